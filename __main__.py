@@ -1,0 +1,21 @@
+"""kserve-intel: KServe with Intel-optimized vLLM on Xeon, Gaudi and Gaudi3."""
+
+import pulumi
+
+from components import IntelRuntimes, KServeOperator, ModelDeployment, ModelNamespace, read_stack_plan
+
+plan = read_stack_plan()  # every config error is reported here, before any resource
+operator = KServeOperator("kserve", plan)
+after_operator = pulumi.ResourceOptions(depends_on=[operator])
+runtimes = IntelRuntimes("intel-runtimes", plan, opts=after_operator)
+namespace = ModelNamespace("models", plan)
+models = [
+    ModelDeployment(m.name, plan, m, namespace, opts=pulumi.ResourceOptions(depends_on=[operator, runtimes]))
+    for m in plan.models
+]
+
+pulumi.export("platform", plan.profile.name)
+pulumi.export("kserveVersion", plan.release.tag)
+pulumi.export("deploymentMode", plan.deployment_mode)
+pulumi.export("runtime", runtimes.runtime_name)
+pulumi.export("models", [m.summary() for m in models])

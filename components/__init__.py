@@ -1,0 +1,13 @@
+"""Pulumi ComponentResources: how the planned objects reach the cluster.
+
+Each component only wires manifests from `kserve_intel.builders` into
+pulumi_kubernetes resources, with parents, dependencies, secrets and timeouts.
+"""
+
+from .intel_runtimes import IntelRuntimes
+from .kserve_operator import KServeOperator
+from .model_deployment import ModelDeployment
+from .model_namespace import ModelNamespace
+from .stack_config import read_stack_plan
+
+__all__ = ["IntelRuntimes", "KServeOperator", "ModelDeployment", "ModelNamespace", "read_stack_plan"]

@@ -1,0 +1,28 @@
+"""IntelRuntimes: the platform's Intel vLLM ClusterServingRuntime."""
+
+from __future__ import annotations
+
+import pulumi
+
+from kserve_intel.builders.runtime import cluster_serving_runtime
+from kserve_intel.plan import StackPlan
+
+from .manifests import apply
+
+
+class IntelRuntimes(pulumi.ComponentResource):
+    """One ClusterServingRuntime for the stack's platform profile.
+
+    With `runtimes.configureIntel: false` it registers nothing: the runtime of
+    the same name is expected to be managed by another stack.
+    """
+
+    runtime_name: str
+
+    def __init__(self, name: str, plan: StackPlan, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("kserve-intel:index:IntelRuntimes", name, None, opts)
+        self.runtime_name = plan.runtime_name
+        self.runtime = None
+        if plan.config.runtimes.configure_intel:
+            self.runtime = apply(cluster_serving_runtime(plan), pulumi.ResourceOptions(parent=self))
+        self.register_outputs({"runtimeName": self.runtime_name, "image": plan.image})

@@ -1,0 +1,65 @@
+"""Turn a manifest dict into the matching pulumi_kubernetes resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from kserve_intel.builders.kserve import HelmRelease
+
+_TYPED = {
+    ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "PersistentVolumeClaim"): k8s.core.v1.PersistentVolumeClaim,
+    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
+    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
+    ("v1", "Service"): k8s.core.v1.Service,
+}
+
+
+def resource_name(manifest: dict[str, Any]) -> str:
+    """Pulumi name: unique per stack even for same-named objects in two namespaces."""
+    meta = manifest["metadata"]
+    namespace = meta.get("namespace")
+    kind = manifest["kind"].lower()
+    return f"{kind}-{namespace}-{meta['name']}" if namespace else f"{kind}-{meta['name']}"
+
+
+def apply(manifest: dict[str, Any], opts: pulumi.ResourceOptions, **extra: Any) -> pulumi.CustomResource:
+    """Register one object; `extra` adds inputs the manifest cannot carry (secrets)."""
+    key = (manifest["apiVersion"], manifest["kind"])
+    body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+    name = resource_name(manifest)
+    if key == ("v1", "Secret"):
+        return k8s.core.v1.Secret(name, **_snake(body), **extra, opts=opts)
+    if key in _TYPED:
+        return _TYPED[key](name, **_snake(body), **extra, opts=opts)
+    return k8s.apiextensions.CustomResource(
+        name, api_version=manifest["apiVersion"], kind=manifest["kind"], opts=opts, **body, **extra
+    )
+
+
+def _snake(body: dict[str, Any]) -> dict[str, Any]:
+    """Top-level manifest keys as SDK argument names (stringData -> string_data)."""
+    out = {}
+    for key, value in body.items():
+        out["".join("_" + c.lower() if c.isupper() else c for c in key)] = value
+    return out
+
+
+def helm_release(spec: HelmRelease, opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+    """A real Helm release (hooks, `helm ls`, lookup) awaited until its workloads are ready."""
+    return k8s.helm.v3.Release(
+        f"helm-{spec.name}",
+        name=spec.name,
+        chart=spec.chart,
+        version=spec.version,
+        namespace=spec.namespace,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=spec.repository) if spec.repository else None,
+        values=spec.values,
+        create_namespace=False,
+        cleanup_on_fail=True,
+        timeout=spec.timeout_minutes * 60,
+        opts=opts,
+    )

@@ -1,0 +1,72 @@
+"""ModelDeployment: one model's cache claim and InferenceService."""
+
+from __future__ import annotations
+
+import pulumi
+
+from kserve_intel.builders.model import cache_claim, inference_service, ready_timeout_minutes
+from kserve_intel.plan import ModelPlan, StackPlan
+
+from .manifests import apply
+from .model_namespace import ModelNamespace
+
+
+class ModelDeployment(pulumi.ComponentResource):
+    """Serves one model through the platform's Intel vLLM runtime.
+
+    Models never depend on each other, so N models deploy in parallel.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        plan: StackPlan,
+        model: ModelPlan,
+        namespace: ModelNamespace,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("kserve-intel:index:ModelDeployment", name, None, opts)
+        needs: list[pulumi.Resource] = [namespace]
+        if plan.config.storage.enabled:
+            self.cache = apply(
+                _skip_await(cache_claim(plan, model)),
+                pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            )
+            needs.append(self.cache)
+        timeout = f"{ready_timeout_minutes(plan)}m"
+        self.inference_service = apply(
+            inference_service(plan, model, with_token=namespace.has_token),
+            pulumi.ResourceOptions(
+                parent=self,
+                depends_on=needs,
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout, delete="20m"),
+            ),
+        )
+        self.model = model
+        self.external_url = model.external_url(plan.config.kserve.ingress_domain)
+        self.register_outputs({
+            "name": model.name,
+            "inClusterUrl": model.in_cluster_url,
+            "openaiBaseUrl": model.openai_base_url,
+            "externalUrl": self.external_url,
+        })
+
+    def summary(self) -> dict[str, str]:
+        """The stack output entry a user acts on."""
+        return {
+            "id": self.model.id,
+            "name": self.model.name,
+            "servedModelName": self.model.served_model_name,
+            "namespace": self.model.namespace,
+            "externalUrl": self.external_url,
+            "inClusterUrl": self.model.in_cluster_url,
+            "openaiBaseUrl": self.model.openai_base_url,
+        }
+
+
+def _skip_await(manifest: dict) -> dict:
+    # With a WaitForFirstConsumer storage class the claim stays Pending until
+    # the predictor pod exists, which itself waits on the claim.
+    meta = manifest["metadata"]
+    meta["annotations"] = {**meta.get("annotations", {}), "pulumi.com/skipAwait": "true"}
+    return manifest

@@ -1,0 +1,35 @@
+"""ModelNamespace: where the models live, with the Hugging Face token Secret."""
+
+from __future__ import annotations
+
+import pulumi
+
+from kserve_intel import naming
+from kserve_intel.builders.model import hf_token_secret, model_namespace
+from kserve_intel.plan import StackPlan
+
+from .manifests import apply
+
+
+class ModelNamespace(pulumi.ComponentResource):
+    """The models' namespace and the token Secret every model reads HF_TOKEN from."""
+
+    token_secret: pulumi.Resource | None
+
+    def __init__(self, name: str, plan: StackPlan, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("kserve-intel:index:ModelNamespace", name, None, opts)
+        self.name = plan.config.namespace
+        self.namespace = apply(model_namespace(plan), pulumi.ResourceOptions(parent=self))
+        self.token_secret = None
+        token = plan.config.hf_token
+        if token is not None:
+            self.token_secret = apply(
+                hf_token_secret(plan),
+                pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+                string_data={naming.HF_TOKEN_KEY: pulumi.Output.secret(token.get_secret_value())},
+            )
+        self.register_outputs({"namespace": self.name, "hasToken": token is not None})
+
+    @property
+    def has_token(self) -> bool:
+        return self.token_secret is not None

@@ -1,0 +1,94 @@
+"""Namespaces and Helm releases that install cert-manager and KServe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import naming
+from ..plan import StackPlan
+from ..versions import CERT_MANAGER_REPOSITORY, CHART_REPOSITORY
+
+CERT_MANAGER_NAMESPACE = "cert-manager"
+
+
+@dataclass(frozen=True)
+class HelmRelease:
+    """A Helm release as `helm upgrade --install` would take it."""
+
+    name: str
+    chart: str
+    version: str
+    namespace: str
+    values: dict[str, Any] = field(default_factory=dict)
+    repository: str | None = None
+    # Minutes Helm may wait for the release's workloads to become ready.
+    timeout_minutes: int = 10
+
+
+def namespace(name: str, component: str, extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "labels": {**naming.labels(name, component), **(extra_labels or {})},
+        },
+    }
+
+
+def kserve_namespace(plan: StackPlan) -> dict[str, Any]:
+    # KServe's own manifests label it so: the pod-mutating webhook skips
+    # namespaces with `control-plane`, so it never blocks the controller's pods.
+    return namespace(
+        plan.config.kserve.namespace, "kserve-controller",
+        {"control-plane": "kserve-controller-manager", "istio-injection": "disabled"},
+    )
+
+
+def cert_manager_namespace() -> dict[str, Any]:
+    return namespace(CERT_MANAGER_NAMESPACE, "cert-manager")
+
+
+def cert_manager_release(plan: StackPlan) -> HelmRelease:
+    kserve = plan.config.kserve
+    return HelmRelease(
+        name="cert-manager",
+        chart="cert-manager",
+        repository=CERT_MANAGER_REPOSITORY,
+        version=kserve.cert_manager_version or plan.release.cert_manager_version,
+        namespace=CERT_MANAGER_NAMESPACE,
+        # KServe's webhooks need cert-manager's CRDs; this chart owns them.
+        values={"crds": {"enabled": True}},
+    )
+
+
+def crd_release(plan: StackPlan) -> HelmRelease:
+    return HelmRelease(
+        name="kserve-crd",
+        chart=f"{CHART_REPOSITORY}/{plan.release.crd_chart}",
+        version=plan.release.tag,
+        namespace=plan.config.kserve.namespace,
+    )
+
+
+def controller_release(plan: StackPlan) -> HelmRelease:
+    kserve = plan.config.kserve
+    values: dict[str, Any] = {
+        "kserve": {
+            "version": plan.release.tag,
+            "controller": {
+                "deploymentMode": plan.deployment_mode,
+                "gateway": {"domain": kserve.ingress_domain},
+            },
+        }
+    }
+    if plan.release.has_modelmesh_values:
+        values["kserve"]["modelmesh"] = {"enabled": False}
+    return HelmRelease(
+        name=plan.release.controller_chart,
+        chart=f"{CHART_REPOSITORY}/{plan.release.controller_chart}",
+        version=plan.release.tag,
+        namespace=kserve.namespace,
+        values=values,
+    )

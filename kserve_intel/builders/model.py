@@ -1,0 +1,143 @@
+"""Per-model objects: the cache claim and the InferenceService, plus the
+namespace-wide token Secret they share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import naming
+from ..platforms import CACHE_MOUNT_PATH
+from ..plan import ModelPlan, StackPlan
+from .runtime import env_list
+from .security import pod_security_context
+
+CACHE_VOLUME = "model-cache"
+# Extra time on top of the startup window for pulling a multi-GB image.
+IMAGE_PULL_MINUTES = 30
+
+
+def model_namespace(plan: StackPlan) -> dict[str, Any]:
+    name = plan.config.namespace
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "labels": {
+                **naming.labels(name, "inference"),
+                # The vLLM pods meet the restricted profile except on Gaudi,
+                # whose capabilities need "privileged" admission.
+                "pod-security.kubernetes.io/enforce": "privileged" if plan.profile.capabilities else "restricted",
+                "pod-security.kubernetes.io/warn": "restricted",
+                "pod-security.kubernetes.io/audit": "restricted",
+            },
+        },
+    }
+
+
+def hf_token_secret(plan: StackPlan) -> dict[str, Any]:
+    """The Secret without its data; the component adds the value as a Pulumi secret."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": naming.HF_TOKEN_SECRET,
+            "namespace": plan.config.namespace,
+            "labels": naming.labels(naming.HF_TOKEN_SECRET, "credentials"),
+        },
+        "type": "Opaque",
+    }
+
+
+def cache_claim(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
+    storage = plan.config.storage
+    spec: dict[str, Any] = {
+        "accessModes": [storage.access_mode],
+        "resources": {"requests": {"storage": storage.size}},
+    }
+    if storage.storage_class:
+        spec["storageClassName"] = storage.storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": naming.cache_claim_name(model.name),
+            "namespace": model.namespace,
+            "labels": naming.labels(model.name, "model-cache"),
+        },
+        "spec": spec,
+    }
+
+
+def ready_timeout_minutes(plan: StackPlan) -> int:
+    """How long `pulumi up` waits for a model to become Ready."""
+    return plan.profile.startup_minutes + IMAGE_PULL_MINUTES
+
+
+def _scaling(plan: StackPlan) -> tuple[dict[str, Any], dict[str, str]]:
+    scaling = plan.config.autoscaling
+    if not scaling.enabled:
+        # A fixed single replica and no HPA at all.
+        return {"minReplicas": 1, "maxReplicas": 1}, {
+            "serving.kserve.io/autoscalerClass": plan.release.autoscaler_class_off,
+        }
+    return {
+        "minReplicas": scaling.min_replicas,
+        "maxReplicas": scaling.max_replicas,
+        "scaleMetric": plan.autoscaling_metric,
+        "scaleTarget": scaling.target,
+    }, {"serving.kserve.io/autoscalerClass": "hpa"}
+
+
+def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[str, Any]:
+    profile = plan.profile
+    env = env_list(model.env)
+    if with_token:
+        env.append({
+            "name": naming.HF_TOKEN_KEY,
+            "valueFrom": {"secretKeyRef": {"name": naming.HF_TOKEN_SECRET, "key": naming.HF_TOKEN_KEY}},
+        })
+    if plan.config.storage.enabled:
+        cache_volume = {"name": CACHE_VOLUME, "persistentVolumeClaim": {"claimName": naming.cache_claim_name(model.name)}}
+    else:
+        cache_volume = {"name": CACHE_VOLUME, "emptyDir": {"sizeLimit": plan.config.storage.size}}
+    replicas, scaling_annotations = _scaling(plan)
+    labels = naming.labels(model.name, "inference-server")
+    predictor: dict[str, Any] = {
+        **replicas,
+        "labels": labels,
+        "automountServiceAccountToken": False,
+        "securityContext": pod_security_context(),
+        # vLLM drains in-flight requests on SIGTERM.
+        "terminationGracePeriodSeconds": 120,
+        "model": {
+            "modelFormat": {"name": profile.model_format},
+            "runtime": plan.runtime_name,
+            "args": list(model.args),
+            "env": env,
+            "resources": {kind: dict(values) for kind, values in model.resources.items()},
+            "volumeMounts": [{"name": CACHE_VOLUME, "mountPath": CACHE_MOUNT_PATH}],
+        },
+        "volumes": [cache_volume],
+    }
+    if profile.runtime_class_name:
+        predictor["runtimeClassName"] = profile.runtime_class_name
+    timeout = ready_timeout_minutes(plan) * 60
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {
+            "name": model.name,
+            "namespace": model.namespace,
+            "labels": labels,
+            "annotations": {
+                "serving.kserve.io/deploymentMode": plan.deployment_mode,
+                **scaling_annotations,
+                # pulumi-kubernetes does not await custom resources unless asked.
+                "pulumi.com/waitFor": "condition=Ready",
+                "pulumi.com/timeoutSeconds": str(timeout),
+                "kserve-intel/model-id": model.id,
+            },
+        },
+        "spec": {"predictor": predictor},
+    }

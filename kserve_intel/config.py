@@ -1,0 +1,467 @@
+"""The stack configuration: every key, its default and its limits, in one place.
+
+`load_config` turns the raw `kserve-intel:*` values Pulumi hands the program
+into a validated, immutable `StackConfig`, or raises one `ConfigError` that
+lists every bad key with its value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Iterable, Literal, Mapping, Union, get_args, get_origin
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from .errors import CONFIG_NAMESPACE, ConfigError, ConfigIssue
+from .versions import SUPPORTED_TAGS, normalize_tag
+
+# --- value types -------------------------------------------------------------
+
+_QUANTITY = re.compile(r"^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+)?$")
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
+
+
+def _quantity(value: str) -> str:
+    if not _QUANTITY.match(value):
+        raise ValueError(
+            "must be a Kubernetes quantity such as 100Gi, 512Mi, 16 or 500m "
+            "(suffixes Ki Mi Gi Ti Pi Ei, k M G T P E, m)"
+        )
+    return value
+
+
+def _dns_label(value: str) -> str:
+    if len(value) > 63 or not _DNS_LABEL.match(value):
+        raise ValueError(
+            "must be a DNS-1123 label: at most 63 characters, lowercase letters, "
+            "digits and '-', starting with a letter and ending with a letter or digit"
+        )
+    return value
+
+
+def _dns_subdomain(value: str) -> str:
+    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
+        raise ValueError("must be a DNS name such as example.com (lowercase letters, digits, '-' and '.')")
+    return value
+
+
+def _image(value: str) -> str:
+    if not _IMAGE.match(value):
+        raise ValueError("must be an image reference such as registry/repo:tag or registry/repo@sha256:<digest>")
+    last = value.rsplit("/", 1)[-1]
+    if "@sha256:" not in value and (":" not in last or last.endswith(":latest")):
+        raise ValueError("must be pinned by a tag other than 'latest' or by digest, so every node runs the same image")
+    return value
+
+
+def _hf_id(value: str) -> str:
+    if len(value) > 96 or not _HF_ID.match(value):
+        raise ValueError("must be a Hugging Face model id '<organisation>/<model>' such as meta-llama/Llama-3.1-8B-Instruct")
+    return value
+
+
+def _label_map(value: dict[str, str]) -> dict[str, str]:
+    for key, item in value.items():
+        if not _LABEL_KEY.match(key) or len(key) > 317:
+            raise ValueError(f"{key!r} is not a valid Kubernetes label key")
+        if not _LABEL_VALUE.match(item):
+            raise ValueError(f"{item!r} (for {key}) is not a valid label value: at most 63 letters, digits, '-', '_' or '.'")
+    return value
+
+
+Quantity = Annotated[str, AfterValidator(_quantity)]
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
+Image = Annotated[str, AfterValidator(_image)]
+HuggingFaceId = Annotated[str, AfterValidator(_hf_id)]
+LabelMap = Annotated[dict[str, str], AfterValidator(_label_map)]
+
+# Flags that have their own config key; setting them in extraArgs would be
+# silently overridden or would fight the key.
+RESERVED_ARGS = {
+    "--model": "id",
+    "--served-model-name": "servedModelName",
+    "--tensor-parallel-size": "tensorParallelSize",
+    "--pipeline-parallel-size": "pipelineParallelSize",
+    "--max-model-len": "maxModelLen",
+    "--port": "(fixed at 8080: KServe routes to it)",
+    "--host": "(vLLM must listen on all interfaces)",
+    "--api-key": "(put credentials in Secrets, never in args)",
+    "--hf-token": "hfToken",
+}
+# Environment the program owns: the token comes from a Secret, the cache path
+# from the storage settings.
+RESERVED_ENV = {
+    "HF_TOKEN": "hfToken",
+    "HUGGING_FACE_HUB_TOKEN": "hfToken",
+    "HF_HOME": "storage",
+}
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors: a typo must never fall back to a default silently."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=False,
+        frozen=True,
+        validate_default=True,
+    )
+
+    def explicitly_set(self, field: str) -> bool:
+        return field in self.model_fields_set
+
+
+# --- sections ----------------------------------------------------------------
+
+DeploymentMode = Literal["RawDeployment", "Standard", "Serverless", "Knative"]
+
+
+class KServeConfig(_Strict):
+    """How KServe itself is installed (or found)."""
+
+    install: bool = True
+    version: str = "v0.13.0"
+    namespace: DnsLabel = "kserve"
+    deployment_mode: DeploymentMode = "RawDeployment"
+    cert_manager: Literal["install", "existing"] = "install"
+    cert_manager_version: str | None = None
+    ingress_domain: DnsSubdomain = "example.com"
+
+    @field_validator("version")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        try:
+            tag = normalize_tag(value)
+        except ValueError:
+            tag = None
+        if tag not in SUPPORTED_TAGS:
+            raise ValueError("unsupported KServe version; supported: " + ", ".join(SUPPORTED_TAGS))
+        return tag
+
+    @field_validator("cert_manager_version")
+    @classmethod
+    def _cm_version(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return normalize_tag(value)
+        except ValueError:
+            raise ValueError("must be a cert-manager release such as v1.17.0") from None
+
+    @property
+    def serverless(self) -> bool:
+        return self.deployment_mode in ("Serverless", "Knative")
+
+
+class RuntimesConfig(_Strict):
+    """The Intel vLLM ClusterServingRuntimes."""
+
+    configure_intel: bool = True
+    image: Image | None = None
+    node_selector: LabelMap | None = None
+    accelerators_per_node: int | None = Field(default=None, ge=1, le=64)
+
+
+class ResourcesConfig(_Strict):
+    requests: dict[str, Quantity] = Field(default_factory=dict)
+    limits: dict[str, Quantity] = Field(default_factory=dict)
+
+
+class ModelConfig(_Strict):
+    """One model; a bare string in `models` is shorthand for `{id: ...}`."""
+
+    id: HuggingFaceId
+    name: DnsLabel | None = None
+    served_model_name: str | None = Field(default=None, min_length=1, max_length=256, pattern=r"^\S+$")
+    tensor_parallel_size: int | None = Field(default=None, ge=1, le=64)
+    pipeline_parallel_size: int | None = Field(default=None, ge=1, le=64)
+    max_model_len: int | None = Field(default=None, ge=128, le=10_485_760)
+    extra_args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    resources: ResourcesConfig | None = None
+    gated: bool | None = None
+
+    @field_validator("extra_args")
+    @classmethod
+    def _no_reserved_args(cls, value: list[str]) -> list[str]:
+        for arg in value:
+            flag = arg.split("=", 1)[0].replace("_", "-")
+            if flag in RESERVED_ARGS:
+                raise ValueError(f"{arg!r} is set by the program; use {RESERVED_ARGS[flag]} instead")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not _ENV_NAME.match(key):
+                raise ValueError(f"{key!r} is not a valid environment variable name")
+            if key in RESERVED_ENV:
+                raise ValueError(f"{key} is set by the program; use {RESERVED_ENV[key]} instead")
+        return value
+
+
+class StorageConfig(_Strict):
+    """The per-model Hugging Face cache volume."""
+
+    enabled: bool = True
+    size: Quantity = "100Gi"
+    storage_class: str = ""
+    access_mode: Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] = "ReadWriteOnce"
+
+    @field_validator("storage_class")
+    @classmethod
+    def _class_name(cls, value: str) -> str:
+        return value if value == "" else _dns_subdomain(value)
+
+
+class AutoscalingConfig(_Strict):
+    enabled: bool = False
+    min_replicas: int = Field(default=1, ge=0, le=1000)
+    max_replicas: int = Field(default=4, ge=1, le=1000)
+    # None resolves per deployment mode: concurrency (Serverless), cpu (RawDeployment).
+    metric: Literal["concurrency", "rps", "cpu", "memory"] | None = None
+    target: int = Field(default=80, ge=1, le=100_000)
+
+
+Platform = Literal["xeon", "gaudi", "gaudi3"]
+
+
+class StackConfig(_Strict):
+    """Everything under the `kserve-intel:` config namespace."""
+
+    platform: Platform
+    kserve: KServeConfig = Field(default_factory=KServeConfig)
+    runtimes: RuntimesConfig = Field(default_factory=RuntimesConfig)
+    namespace: DnsLabel = "intel-inference"
+    models: list[ModelConfig] = Field(default_factory=list)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
+    hf_token: SecretStr | None = None
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"id": item} if isinstance(item, str) else item for item in value]
+        return value
+
+
+# Keys whose values must never be echoed in messages.
+SECRET_KEYS = frozenset({"hfToken"})
+# Namespaces models must not share: KServe does not mutate pods in its own
+# control-plane namespace, and system namespaces are not for workloads.
+RESERVED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "cert-manager", "default"})
+
+
+# --- loading -----------------------------------------------------------------
+
+
+def parse_raw(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Strip the `kserve-intel:` prefix and decode structured values.
+
+    Pulumi passes structured config (objects, lists) as JSON text and scalars
+    as plain strings; other namespaces (`kubernetes:context`...) are not ours.
+    """
+    prefix = CONFIG_NAMESPACE + ":"
+    data: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not key.startswith(prefix):
+            continue
+        name = key[len(prefix):]
+        if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                pass
+        data[name] = value
+    return data
+
+
+def load_config(raw: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> StackConfig:
+    """Validate raw Pulumi config; raise `ConfigError` listing every problem."""
+    data = parse_raw(raw)
+    try:
+        config = StackConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_issues_from(error)) from None
+    issues = list(_cross_checks(config, set(secret_keys)))
+    if issues:
+        raise ConfigError(issues)
+    return config
+
+
+def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[ConfigIssue]:
+    """Rules that involve more than one key."""
+    kserve = config.kserve
+    if kserve.serverless:
+        yield ConfigIssue(
+            "kserve.deploymentMode", "Serverless (Knative) mode is not supported by this release; "
+            "allowed: RawDeployment (alias Standard)", kserve.deployment_mode,
+        )
+    if config.namespace == kserve.namespace:
+        yield ConfigIssue(
+            "namespace", f"models must not live in the KServe control-plane namespace "
+            f"(kserve.namespace); choose another namespace, e.g. intel-inference", config.namespace,
+        )
+    elif config.namespace in RESERVED_NAMESPACES:
+        yield ConfigIssue(
+            "namespace", "is a system namespace; choose a dedicated one, e.g. intel-inference", config.namespace,
+        )
+    if not kserve.install:
+        for key in ("cert_manager", "cert_manager_version"):
+            if kserve.explicitly_set(key):
+                yield ConfigIssue(
+                    f"kserve.{to_camel(key)}", "has no effect when kserve.install is false; remove it",
+                    getattr(kserve, key),
+                )
+    elif kserve.cert_manager == "existing" and kserve.explicitly_set("cert_manager_version"):
+        yield ConfigIssue(
+            "kserve.certManagerVersion", "has no effect when kserve.certManager is 'existing'; remove it",
+            kserve.cert_manager_version,
+        )
+    runtimes = config.runtimes
+    if not runtimes.configure_intel:
+        for key in ("image", "node_selector", "accelerators_per_node"):
+            if runtimes.explicitly_set(key):
+                yield ConfigIssue(
+                    f"runtimes.{to_camel(key)}", "has no effect when runtimes.configureIntel is false "
+                    "(the runtimes are managed elsewhere); remove it", getattr(runtimes, key),
+                )
+    storage = config.storage
+    if not storage.enabled:
+        for key in ("storage_class", "access_mode"):
+            if storage.explicitly_set(key):
+                yield ConfigIssue(
+                    f"storage.{to_camel(key)}", "has no effect when storage.enabled is false "
+                    "(the cache is an emptyDir); remove it", getattr(storage, key),
+                )
+    yield from _autoscaling_checks(config.autoscaling)
+    if config.hf_token is not None and "hfToken" not in {k.split(":", 1)[-1] for k in secret_keys}:
+        yield ConfigIssue(
+            "hfToken", "must be stored encrypted: run `pulumi config set --secret kserve-intel:hfToken <token>`",
+        )
+
+
+def _autoscaling_checks(scaling: AutoscalingConfig) -> Iterable[ConfigIssue]:
+    if not scaling.enabled:
+        for key in ("min_replicas", "max_replicas", "metric", "target"):
+            if scaling.explicitly_set(key):
+                yield ConfigIssue(
+                    f"autoscaling.{to_camel(key)}", "has no effect unless autoscaling.enabled is true",
+                    getattr(scaling, key),
+                )
+        return
+    if scaling.min_replicas > scaling.max_replicas:
+        yield ConfigIssue(
+            "autoscaling.minReplicas", f"must not exceed autoscaling.maxReplicas ({scaling.max_replicas})",
+            scaling.min_replicas,
+        )
+    if scaling.min_replicas == 0:
+        yield ConfigIssue(
+            "autoscaling.minReplicas", "scale to zero needs Serverless mode, which this release does not "
+            "support; allowed: 1 or more", 0,
+        )
+    if scaling.metric in ("concurrency", "rps"):
+        yield ConfigIssue(
+            "autoscaling.metric", "needs Serverless (Knative) mode; RawDeployment scales with an HPA on: cpu, memory",
+            scaling.metric,
+        )
+
+
+def resolved_metric(scaling: AutoscalingConfig, serverless: bool) -> str:
+    """The metric default depends on which autoscaler reads it."""
+    return scaling.metric or ("concurrency" if serverless else "cpu")
+
+
+# --- turning pydantic errors into key paths ---------------------------------
+
+
+def _issues_from(error: ValidationError) -> list[ConfigIssue]:
+    issues = []
+    for item in error.errors(include_url=False):
+        loc = tuple(item["loc"])
+        path = _path(loc)
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(loc[:-1])
+            message = "unknown key; allowed keys: " + ", ".join(allowed)
+        elif kind == "missing":
+            issues.append(ConfigIssue(path, "is required" + _choices_hint(loc)))
+            continue
+        else:
+            message = item["msg"]
+            if message.startswith("Value error, "):
+                message = message[len("Value error, "):]
+        value = "[secret]" if loc and loc[0] in SECRET_KEYS else item.get("input")
+        issues.append(ConfigIssue(path, message, value))
+    return issues
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def _field_type(model: type[BaseModel], alias: str) -> Any:
+    for name, info in model.model_fields.items():
+        if (info.alias or name) == alias:
+            return info.annotation
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional/list/Annotated to the model class a path steps into."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (list, Union) or str(origin) == "<class 'types.UnionType'>":
+            candidates = [a for a in get_args(annotation) if a is not type(None)]
+            models = [a for a in candidates if isinstance(a, type) and issubclass(a, BaseModel)]
+            annotation = models[0] if models else candidates[0]
+        else:
+            return annotation
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: Any = StackConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        model = _unwrap(_field_type(model, part))
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _choices_hint(loc: tuple[Any, ...]) -> str:
+    if loc == ("platform",):
+        return "; allowed: " + ", ".join(get_args(Platform))
+    return ""

@@ -1,0 +1,81 @@
+"""Every Kubernetes name and label the program uses, derived in one place.
+
+KServe derives further names from the InferenceService name; the tightest is
+the `<name>-predictor-<namespace>` host label (63 characters), and Knative
+revisions add `-predictor-00001-private`. A stable short hash marks truncation
+so two long ids never collide after cutting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+DNS_LABEL_MAX = 63
+# Suffixes KServe/Knative append to the InferenceService name in a DNS label.
+_PREDICTOR_HOST_SUFFIX = "-predictor-"          # + namespace
+_REVISION_SERVICE_SUFFIX = "-predictor-00001-private"
+_HASH_LENGTH = 6
+
+PART_OF = "kserve-intel"
+MANAGED_BY = "pulumi"
+
+
+def max_model_name_length(namespace: str) -> int:
+    """Longest InferenceService name whose derived names stay valid."""
+    by_host = DNS_LABEL_MAX - len(_PREDICTOR_HOST_SUFFIX) - len(namespace)
+    by_revision = DNS_LABEL_MAX - len(_REVISION_SERVICE_SUFFIX)
+    return min(by_host, by_revision)
+
+
+def slug(text: str) -> str:
+    """Lowercase DNS-1123 form of free text: 'Llama-3.1-8B' -> 'llama-3-1-8b'."""
+    value = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if value and not value[0].isalpha():
+        value = "m-" + value
+    return value or "model"
+
+
+def short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:_HASH_LENGTH]
+
+
+def fit(name: str, limit: int, seed: str) -> str:
+    """Cut `name` to `limit`, marking the cut with a hash of `seed`."""
+    if len(name) <= limit:
+        return name
+    head = name[: limit - _HASH_LENGTH - 1].rstrip("-")
+    return f"{head}-{short_hash(seed)}"
+
+
+def model_name(model_id: str, namespace: str) -> str:
+    """Default InferenceService name: the model part of the Hugging Face id."""
+    return fit(slug(model_id.split("/")[-1]), max_model_name_length(namespace), model_id)
+
+
+def cache_claim_name(model: str) -> str:
+    return f"{model}-cache"
+
+
+HF_TOKEN_SECRET = "hf-token"
+HF_TOKEN_KEY = "HF_TOKEN"
+
+
+def labels(instance: str, component: str, version: str | None = None) -> dict[str, str]:
+    """The app.kubernetes.io set every object carries."""
+    result = {
+        "app.kubernetes.io/name": "vllm" if component in ("inference-server", "model-cache") else PART_OF,
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }
+    if version:
+        result["app.kubernetes.io/version"] = label_value(version)
+    return result
+
+
+def label_value(text: str) -> str:
+    """Coerce free text (an image tag, a model id) into a valid label value."""
+    value = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-_.")
+    return fit(value, DNS_LABEL_MAX, text).strip("-_.")

@@ -1,0 +1,237 @@
+"""Resolve config, platform profile and catalogue into one plan per model.
+
+Precedence, lowest to highest: platform profile, catalogue entry for the model
+id on that platform, the model's own config. Checks that need resolved values
+(tensor parallelism against the node, names against KServe's limits) live
+here and raise the same `ConfigError` as config validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+from . import naming
+from .catalogue import lookup
+from .config import StackConfig, resolved_metric
+from .errors import ConfigError, ConfigIssue
+from .platforms import PROFILES, PlatformProfile
+from .versions import KServeRelease, release
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """Everything decided about one model before any manifest is written."""
+
+    index: int
+    id: str
+    name: str
+    served_model_name: str
+    namespace: str
+    gated: bool
+    catalogued: bool
+    tensor_parallel_size: int
+    pipeline_parallel_size: int
+    max_model_len: int
+    args: tuple[str, ...]
+    env: Mapping[str, str]
+    resources: Mapping[str, Mapping[str, str]]
+
+    @property
+    def config_path(self) -> str:
+        return f"models[{self.index}]"
+
+    @property
+    def accelerators(self) -> int:
+        return self.tensor_parallel_size * self.pipeline_parallel_size
+
+    @property
+    def in_cluster_url(self) -> str:
+        # RawDeployment: KServe's predictor Service, port 80 -> 8080.
+        return f"http://{self.name}-predictor.{self.namespace}.svc.cluster.local"
+
+    @property
+    def openai_base_url(self) -> str:
+        # Plain vLLM serves the OpenAI API under /v1 (no KServe /openai prefix).
+        return f"{self.in_cluster_url}/v1"
+
+    def external_url(self, ingress_domain: str) -> str:
+        # KServe's default domainTemplate: {{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}
+        return f"http://{self.name}-{self.namespace}.{ingress_domain}"
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    config: StackConfig
+    release: KServeRelease
+    profile: PlatformProfile
+    image: str
+    node_selector: Mapping[str, str]
+    max_tensor_parallel_size: int
+    models: tuple[ModelPlan, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def deployment_mode(self) -> str:
+        """Mode name as this KServe version spells it."""
+        return self.release.serverless_mode if self.config.kserve.serverless else self.release.raw_mode
+
+    @property
+    def autoscaling_metric(self) -> str:
+        return resolved_metric(self.config.autoscaling, self.config.kserve.serverless)
+
+    @property
+    def runtime_name(self) -> str:
+        return self.profile.runtime_name
+
+
+def build_plan(config: StackConfig) -> StackPlan:
+    """Resolve every model; raise `ConfigError` listing all problems."""
+    profile = PROFILES[config.platform]
+    runtimes = config.runtimes
+    max_tp = runtimes.accelerators_per_node or profile.max_tensor_parallel_size
+    issues: list[ConfigIssue] = []
+    warnings: list[str] = []
+    models = tuple(_resolve_model(i, m, config, profile, max_tp, issues, warnings) for i, m in enumerate(config.models))
+    issues.extend(_name_collisions(models))
+    issues.extend(_token_required(config, models))
+    if issues:
+        raise ConfigError(issues)
+    scaling = config.autoscaling
+    if config.storage.enabled and config.storage.access_mode == "ReadWriteOnce" and scaling.enabled and scaling.max_replicas > 1:
+        warnings.append(
+            "storage.accessMode is ReadWriteOnce and autoscaling.maxReplicas > 1: extra replicas can only "
+            "start on the node that already mounts the cache; use ReadWriteMany to spread them."
+        )
+    return StackPlan(
+        config=config,
+        release=release(config.kserve.version),
+        profile=profile,
+        image=runtimes.image or profile.image,
+        node_selector=MappingProxyType(dict(runtimes.node_selector if runtimes.node_selector is not None else profile.node_selector)),
+        max_tensor_parallel_size=max_tp,
+        models=models,
+        warnings=tuple(warnings),
+    )
+
+
+def _resolve_model(index, model, config, profile, max_tp, issues, warnings) -> ModelPlan:
+    path = f"models[{index}]"
+    entry = lookup(model.id)
+    tuning = entry.tuning(profile.name) if entry else None
+    if entry is None:
+        warnings.append(f"{path} {model.id}: not in the catalogue; using {profile.name} defaults.")
+    elif tuning is None:
+        warnings.append(f"{path} {model.id}: Intel lists no {profile.name} settings for it; using platform defaults.")
+
+    tp = model.tensor_parallel_size or (tuning.tensor_parallel_size if tuning else 1)
+    pp = model.pipeline_parallel_size or 1
+    if tp * pp > max_tp:
+        key = "tensorParallelSize" if model.tensor_parallel_size or pp == 1 else "pipelineParallelSize"
+        value = tp if key == "tensorParallelSize" else pp
+        unit = "accelerators" if profile.accelerator else "NUMA nodes"
+        issues.append(ConfigIssue(
+            f"{path}.{key}", f"needs {tp * pp} {unit} (tensor x pipeline parallel) but a {profile.name} node has "
+            f"{max_tp}; allowed: tensorParallelSize x pipelineParallelSize <= {max_tp} "
+            "(runtimes.acceleratorsPerNode)", value,
+        ))
+    max_len = model.max_model_len or (tuning.max_model_len if tuning and tuning.max_model_len else profile.default_max_model_len)
+
+    limit = naming.max_model_name_length(config.namespace)
+    if model.name is not None:
+        name = model.name
+        if len(name) > limit:
+            issues.append(ConfigIssue(
+                f"{path}.name", f"is {len(name)} characters; at most {limit} fit KServe's "
+                f"'<name>-predictor-{config.namespace}' host label (63)", name,
+            ))
+    else:
+        name = naming.model_name(model.id, config.namespace)
+    if limit < 8:
+        issues.append(ConfigIssue(
+            "namespace", f"is too long to leave room for model names (at most {63 - 11 - 8} characters)",
+            config.namespace,
+        ))
+
+    args: list[str] = [
+        "--model", model.id,
+        "--served-model-name", model.served_model_name or model.id,
+        "--tensor-parallel-size", str(tp),
+        "--pipeline-parallel-size", str(pp),
+        "--max-model-len", str(max_len),
+    ]
+    if entry and entry.tool_call_parser:
+        args += ["--enable-auto-tool-choice", "--tool-call-parser", entry.tool_call_parser]
+    if tuning:
+        args += list(tuning.args)
+    args += model.extra_args
+
+    env = {**(tuning.env if tuning else {}), **model.env}
+    resources = profile.pod_resources(tp * pp)
+    if model.resources:
+        for kind in ("requests", "limits"):
+            resources[kind].update(getattr(model.resources, kind))
+    if profile.accelerator:
+        for kind in ("requests", "limits"):
+            if resources[kind].get(profile.accelerator) != str(tp * pp):
+                issues.append(ConfigIssue(
+                    f"{path}.resources.{kind}.{profile.accelerator}", "is derived from tensorParallelSize x "
+                    f"pipelineParallelSize ({tp * pp}); set those instead", resources[kind].get(profile.accelerator),
+                ))
+    else:
+        cpu_req, cpu_lim = resources["requests"].get("cpu"), resources["limits"].get("cpu")
+        if cpu_req != cpu_lim or not (cpu_req or "").isdigit():
+            issues.append(ConfigIssue(
+                f"{path}.resources", "on Xeon, requests.cpu and limits.cpu must be equal whole numbers so the pod "
+                "gets Guaranteed QoS and pinned cores", {"requests.cpu": cpu_req, "limits.cpu": cpu_lim},
+            ))
+        if resources["requests"].get("memory") != resources["limits"].get("memory"):
+            issues.append(ConfigIssue(
+                f"{path}.resources", "on Xeon, requests.memory must equal limits.memory (Guaranteed QoS)",
+                {"requests.memory": resources["requests"].get("memory"), "limits.memory": resources["limits"].get("memory")},
+            ))
+
+    gated = model.gated if model.gated is not None else (entry.gated if entry else True)
+    return ModelPlan(
+        index=index,
+        id=model.id,
+        name=name,
+        served_model_name=model.served_model_name or model.id,
+        namespace=config.namespace,
+        gated=gated,
+        catalogued=tuning is not None,
+        tensor_parallel_size=tp,
+        pipeline_parallel_size=pp,
+        max_model_len=max_len,
+        args=tuple(args),
+        env=MappingProxyType(env),
+        resources=MappingProxyType({k: MappingProxyType(v) for k, v in resources.items()}),
+    )
+
+
+def _name_collisions(models: tuple[ModelPlan, ...]) -> list[ConfigIssue]:
+    issues = []
+    seen: dict[str, ModelPlan] = {}
+    for model in models:
+        first = seen.setdefault(model.name, model)
+        if first is not model:
+            issues.append(ConfigIssue(
+                f"{model.config_path}.name", f"collides with {first.config_path} ({first.id}); "
+                "give one of them a distinct `name`", model.name,
+            ))
+    return issues
+
+
+def _token_required(config: StackConfig, models: tuple[ModelPlan, ...]) -> list[ConfigIssue]:
+    if config.hf_token is not None:
+        return []
+    gated = [m for m in models if m.gated]
+    if not gated:
+        return []
+    listed = ", ".join(f"{m.config_path} {m.id}" for m in gated)
+    return [ConfigIssue(
+        "hfToken", f"is required because these models are gated on Hugging Face (or unknown to the catalogue; "
+        f"set `gated: false` on a model that is not): {listed}. Run "
+        "`pulumi config set --secret kserve-intel:hfToken <token>`",
+    )]

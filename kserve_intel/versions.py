@@ -1,0 +1,95 @@
+"""KServe releases we support and what differs between them.
+
+Chart names, deployment-mode names and feature availability change across
+v0.13 to v0.20 (see docs in README "KServe versions"); every version-dependent
+decision reads this table instead of comparing version strings in place.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+CHART_REPOSITORY = "oci://ghcr.io/kserve/charts"
+CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
+
+# Released tags only: a tag that does not exist would fail late, at chart pull.
+SUPPORTED_TAGS: tuple[str, ...] = (
+    "v0.13.0", "v0.13.1",
+    "v0.14.0", "v0.14.1",
+    "v0.15.0", "v0.15.1", "v0.15.2",
+    "v0.16.0",
+    "v0.17.0", "v0.17.1",
+    "v0.18.0", "v0.18.1",
+    "v0.19.0",
+    "v0.20.0",
+)
+
+_TAG = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
+
+
+def normalize_tag(version: str) -> str:
+    """Accept "0.13.0" or "v0.13.0"; return the tag form KServe charts use."""
+    match = _TAG.match(version.strip())
+    if not match:
+        raise ValueError(f"not a version: {version!r}")
+    return "v" + ".".join(match.groups())
+
+
+@dataclass(frozen=True)
+class KServeRelease:
+    """Everything our program needs to know about one KServe tag."""
+
+    tag: str
+
+    @property
+    def minor(self) -> int:
+        return int(self.tag.split(".")[1])
+
+    @property
+    def crd_chart(self) -> str:
+        return "kserve-crd"
+
+    @property
+    def controller_chart(self) -> str:
+        # The controller chart was renamed when the charts moved to apiVersion v2.
+        return "kserve" if self.minor < 17 else "kserve-resources"
+
+    @property
+    def raw_mode(self) -> str:
+        return "RawDeployment" if self.minor < 16 else "Standard"
+
+    @property
+    def serverless_mode(self) -> str:
+        return "Serverless" if self.minor < 16 else "Knative"
+
+    @property
+    def has_modelmesh_values(self) -> bool:
+        # ModelMesh is on by default in the v0.13-v0.16 chart; we never want it.
+        return self.minor < 17
+
+    @property
+    def autoscaler_class_off(self) -> str:
+        """Annotation value that makes KServe create no HPA for a fixed-size model."""
+        return "external" if self.minor < 16 else "none"
+
+    @property
+    def cert_manager_version(self) -> str:
+        """cert-manager release KServe's own install scripts pair with this tag."""
+        if self.minor <= 14:
+            return "v1.15.1"
+        if self.minor == 15:
+            return "v1.16.1"
+        return "v1.17.0"
+
+    @property
+    def schema_tag(self) -> str:
+        """Which vendored CRD set validates objects for this tag."""
+        return "v0.13.0" if self.minor == 13 else "v0.20.0"
+
+
+def release(version: str) -> KServeRelease:
+    tag = normalize_tag(version)
+    if tag not in SUPPORTED_TAGS:
+        raise ValueError(f"unsupported KServe version {version!r}")
+    return KServeRelease(tag)
