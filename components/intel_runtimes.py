@@ -7,7 +7,7 @@ import pulumi
 from kserve_intel.builders.runtime import cluster_serving_runtime
 from kserve_intel.plan import StackPlan
 
-from .manifests import apply
+from .manifests import apply, child_options
 
 
 class IntelRuntimes(pulumi.ComponentResource):
@@ -24,5 +24,5 @@ class IntelRuntimes(pulumi.ComponentResource):
         self.runtime_name = plan.runtime_name
         self.runtime = None
         if plan.config.runtimes.configure_intel:
-            self.runtime = apply(cluster_serving_runtime(plan), pulumi.ResourceOptions(parent=self))
+            self.runtime = apply(cluster_serving_runtime(plan), child_options(self, opts))
         self.register_outputs({"runtimeName": self.runtime_name, "image": plan.image})

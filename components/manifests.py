@@ -18,6 +18,22 @@ _TYPED = {
 }
 
 
+def child_options(
+    parent: pulumi.Resource,
+    inherited: pulumi.ResourceOptions | None,
+    *needs: pulumi.Resource,
+    **options: Any,
+) -> pulumi.ResourceOptions:
+    """Options for a component's child: it waits for what the component waits for.
+
+    Dependencies given to a component are passed on to each child explicitly,
+    so creation order and reverse destroy order hold per object, not only via
+    the parent link.
+    """
+    inherited_deps = list((inherited.depends_on if inherited else None) or [])
+    return pulumi.ResourceOptions(parent=parent, depends_on=[*inherited_deps, *needs], **options)
+
+
 def resource_name(manifest: dict[str, Any]) -> str:
     """Pulumi name: unique per stack even for same-named objects in two namespaces."""
     meta = manifest["metadata"]

@@ -7,7 +7,7 @@ import pulumi
 from kserve_intel.builders.model import cache_claim, inference_service, ready_timeout_minutes
 from kserve_intel.plan import ModelPlan, StackPlan
 
-from .manifests import apply
+from .manifests import apply, child_options
 from .model_namespace import ModelNamespace
 
 
@@ -30,15 +30,14 @@ class ModelDeployment(pulumi.ComponentResource):
         if plan.config.storage.enabled:
             self.cache = apply(
                 _skip_await(cache_claim(plan, model)),
-                pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+                child_options(self, opts, namespace),
             )
             needs.append(self.cache)
         timeout = f"{ready_timeout_minutes(plan)}m"
         self.inference_service = apply(
             inference_service(plan, model, with_token=namespace.has_token),
-            pulumi.ResourceOptions(
-                parent=self,
-                depends_on=needs,
+            child_options(
+                self, opts, *needs,
                 custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout, delete="20m"),
             ),
         )
