@@ -7,12 +7,14 @@ PY     := $(VENV)/bin/python
 BACKEND ?= file://$(CURDIR)/.pulumi-state
 SET    ?=
 
-.PHONY: help venv test render validate golden preview up destroy login stack
+.PHONY: help venv test render validate golden schema preview up destroy login stack
 
 help:
 	@echo "make test                    create .venv and run the test suite"
 	@echo "make render STACK=xeon       write what a stack would create to build/<stack>/ (offline)"
 	@echo "make validate STACK=xeon     validate build/<stack>/ against the upstream schemas"
+	@echo "make golden                  refresh tests/golden/ after an intended change"
+	@echo "make schema                  refresh schemas/stack-config.schema.json after a config change"
 	@echo "make preview|up|destroy STACK=xeon   run Pulumi against your cluster"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -30,6 +32,12 @@ render: venv
 
 validate: venv
 	$(PY) -m kserve_intel.validation build/$(STACK)
+
+golden: venv
+	$(PY) -m offline.golden
+
+schema: venv
+	$(PY) -m kserve_intel.config_schema
 
 login:
 	@pulumi whoami >/dev/null 2>&1 || pulumi login $(BACKEND)

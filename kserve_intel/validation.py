@@ -45,6 +45,8 @@ DEFAULT_KSERVE_VERSION = "v0.20.0"
 DEFAULT_KUBERNETES_VERSION = "1.34.0"
 KSERVE_GROUP = "serving.kserve.io"
 STACK_FILE = "stack.yaml"
+# Files the offline render writes beside the objects: not Kubernetes objects.
+META_FILES = (STACK_FILE, "helm-releases.yaml")
 
 _Problem = tuple[tuple[Any, ...], str]  # (path inside the object, message)
 
@@ -665,7 +667,7 @@ def validate_objects(
 
 def _yaml_files(directory: Path) -> list[Path]:
     files = [p for p in directory.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml")]
-    return sorted(p for p in files if p != directory / STACK_FILE)
+    return sorted(p for p in files if p.relative_to(directory).as_posix() not in META_FILES)
 
 
 def _stack_kserve_version(directory: Path) -> str:

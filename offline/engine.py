@@ -60,6 +60,11 @@ class Evaluation:
         return [m for r in self.registrations if (m := r.manifest) is not None]
 
 
+def committed_stacks() -> list[str]:
+    """Stacks with a committed `Pulumi.<stack>.yaml`."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in PROJECT_ROOT.glob("Pulumi.*.yaml"))
+
+
 def stack_config(stack: str, overrides: Mapping[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
     """A committed stack file as the engine passes it: objects as JSON text.
 
@@ -69,8 +74,7 @@ def stack_config(stack: str, overrides: Mapping[str, str] | None = None) -> tupl
     """
     path = PROJECT_ROOT / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        stacks = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in PROJECT_ROOT.glob("Pulumi.*.yaml"))
-        raise FileNotFoundError(f"no stack file {path.name}; stacks: {', '.join(stacks)}")
+        raise FileNotFoundError(f"no stack file {path.name}; stacks: {', '.join(committed_stacks())}")
     document = yaml.safe_load(path.read_text()) or {}
     config = {key: _encode(value) for key, value in (document.get("config") or {}).items()}
     secret_keys: list[str] = []
@@ -189,8 +193,14 @@ def is_secret(value: Any) -> bool:
 
 
 def redact(value: Any) -> Any:
-    """Replace every Pulumi secret with a marker that shows where it goes."""
+    """Replace every Pulumi secret with a marker that shows where it goes.
+
+    A secret map keeps its keys (so a Secret still shows which keys it has).
+    """
     if is_secret(value):
+        inner = value.get("value")
+        if isinstance(inner, Mapping):
+            return {k: redact({SECRET_SIG_KEY: SECRET_SIG, "value": v}) for k, v in inner.items()}
         return "[secret]"
     if isinstance(value, Mapping):
         return {k: redact(v) for k, v in value.items()}
