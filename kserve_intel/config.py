@@ -13,6 +13,7 @@ from typing import Annotated, Any, Iterable, Literal, Mapping, Union, get_args, 
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -88,7 +89,12 @@ def _label_map(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-Quantity = Annotated[str, AfterValidator(_quantity)]
+def _number_as_text(value: Any) -> Any:
+    # YAML `cpu: 32` arrives as a number; Kubernetes quantities are strings.
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+Quantity = Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_quantity)]
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
 Image = Annotated[str, AfterValidator(_image)]

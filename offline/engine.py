@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import json
 import logging
+import re
 import runpy
 import sys
 from dataclasses import dataclass, field
@@ -68,27 +69,73 @@ def committed_stacks() -> list[str]:
 def stack_config(stack: str, overrides: Mapping[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
     """A committed stack file as the engine passes it: objects as JSON text.
 
-    `overrides` are `key=value` pairs as `pulumi config set` takes them, key
-    with or without the `kserve-intel:` prefix; a value that parses as JSON
-    (an object, a list, a number, true/false) is used structured.
+    `overrides` are `key=value` pairs as `pulumi config set [--path]` takes
+    them, key with or without the `kserve-intel:` prefix. A path such as
+    `kserve.version` or `models[0].name` changes one nested value; a value
+    that parses as JSON (object, list, number, true/false) is used structured.
     """
     path = PROJECT_ROOT / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name}; stacks: {', '.join(committed_stacks())}")
     document = yaml.safe_load(path.read_text()) or {}
-    config = {key: _encode(value) for key, value in (document.get("config") or {}).items()}
+    values: dict[str, Any] = dict(document.get("config") or {})
     secret_keys: list[str] = []
     for key, value in (overrides or {}).items():
-        full = key if ":" in key else f"{PROJECT}:{key}"
-        config[full] = value
-        if full == f"{PROJECT}:hfToken":
-            secret_keys.append(full)  # as `pulumi config set --secret` would
-    return config, secret_keys
+        full = key if ":" in key.split(".", 1)[0].split("[", 1)[0] else f"{PROJECT}:{key}"
+        top, steps = _split_path(full)
+        if steps:
+            values[top] = _set_path(values.get(top), steps, _parse(value))
+        else:
+            values[top] = value
+        if top == f"{PROJECT}:hfToken":
+            secret_keys.append(top)  # as `pulumi config set --secret` would
+    for key, value in values.items():
+        if isinstance(value, dict) and "secure" in value:
+            raise ValueError(f"{key} is encrypted and cannot be evaluated offline; override it with --set {key}=<dummy>")
+    return {key: _encode(value) for key, value in values.items()}, secret_keys
+
+
+_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
+
+
+def _split_path(key: str) -> tuple[str, list[str | int]]:
+    match = re.match(r"^[^.\[]+", key)
+    top = match.group(0) if match else key
+    rest = key[len(top):]
+    steps: list[str | int] = []
+    for step in _STEP.finditer(rest):
+        steps.append(step.group(1) if step.group(1) is not None else int(step.group(2)))
+    if "".join(m.group(0) for m in _STEP.finditer(rest)) != rest:
+        raise ValueError(f"cannot parse config path {key!r}")
+    return top, steps
+
+
+def _set_path(container: Any, steps: list[str | int], value: Any) -> Any:
+    step, rest = steps[0], steps[1:]
+    if isinstance(step, int):
+        items = list(container) if isinstance(container, list) else []
+        if step > len(items):
+            raise ValueError(f"index [{step}] is past the end of a list of {len(items)}")
+        if step == len(items):
+            items.append(None)
+        current = items[step]
+        if isinstance(current, str) and rest:
+            current = {"id": current}  # a bare model id is shorthand for {id: ...}
+        items[step] = _set_path(current, rest, value) if rest else value
+        return items
+    mapping = dict(container) if isinstance(container, dict) else {}
+    mapping[step] = _set_path(mapping.get(step), rest, value) if rest else value
+    return mapping
+
+
+def _parse(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except (json.JSONDecodeError, TypeError):
+        return value
 
 
 def _encode(value: Any) -> str:
-    if isinstance(value, dict) and "secure" in value:
-        raise ValueError("encrypted values cannot be evaluated offline; override them with --set")
     if isinstance(value, (dict, list)):
         return json.dumps(value)
     if isinstance(value, bool):

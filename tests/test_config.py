@@ -48,6 +48,11 @@ def test_model_string_is_shorthand_for_an_object():
     assert config.models[1].name == "q14"
 
 
+def test_quantities_written_as_yaml_numbers_are_accepted():
+    config = load(platform="xeon", models=[{"id": "a/b", "gated": False, "resources": {"limits": {"cpu": 16}, "requests": {"cpu": 16}}}])
+    assert config.models[0].resources.limits == {"cpu": "16"}
+
+
 def test_version_accepts_v_prefix_or_not():
     assert load(platform="xeon", kserve={"version": "0.20.0"}).kserve.version == "v0.20.0"
     assert load(platform="xeon", kserve={"version": "v0.15.2"}).kserve.version == "v0.15.2"

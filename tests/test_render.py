@@ -79,6 +79,13 @@ def test_set_overrides_reach_the_render(tmp_path):
     assert {m["namespace"] for m in stack["outputs"]["models"]} == {"llm"}
 
 
+def test_set_accepts_config_paths_like_pulumi_config_set_path(tmp_path):
+    out = render("xeon", {"kserve.version": "v0.20.0", "models[0].name": "q4", "models[2]": "Qwen/Qwen3-1.7B"}, tmp_path / "x")
+    stack = yaml.safe_load((out / "stack.yaml").read_text())
+    assert stack["kserveVersion"] == "v0.20.0"
+    assert [m["name"] for m in stack["outputs"]["models"]] == ["q4", "r1-llama-8b", "qwen3-1-7b"]
+
+
 def test_render_cli_reports_bad_config_and_fails(tmp_path, capsys):
     assert render_main(["--stack", "xeon", "--set", "platform=sparc", "--out", str(tmp_path / "o")]) == 1
     assert 'kserve-intel:platform = "sparc"' in capsys.readouterr().err
