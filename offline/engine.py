@@ -50,6 +50,8 @@ class Evaluation:
     registrations: list[Registration]
     outputs: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    # Set only when evaluated with raise_errors=False.
+    error: BaseException | None = None
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -148,8 +150,13 @@ def evaluate(
     secret_keys: Iterable[str] = (),
     stack: str = "dev",
     preview: bool = False,
+    raise_errors: bool = True,
 ) -> Evaluation:
-    """Run `__main__.py` once; raise whatever the program raises."""
+    """Run `__main__.py` once; raise whatever the program raises.
+
+    With `raise_errors=False` the error is returned in `Evaluation.error`,
+    beside whatever was registered before it (which should be nothing).
+    """
     import pulumi
     from pulumi.runtime import mocks
 
@@ -222,7 +229,12 @@ def evaluate(
             loop.close()
             asyncio.set_event_loop(None)
 
-    contextvars.Context().run(run)
+    try:
+        contextvars.Context().run(run)
+    except Exception as error:  # noqa: BLE001 - handed back to the caller
+        if raise_errors:
+            raise
+        return Evaluation(recorder.registrations, recorder.outputs, warnings, error)
     return Evaluation(recorder.registrations, recorder.outputs, warnings)
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from pulumi import RunError
 
-from offline.engine import is_secret
+from offline.engine import evaluate, is_secret, stack_config
 from tests.conftest import STACKS, TOKEN, run_stack
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
@@ -132,10 +132,18 @@ def test_isvc_waits_for_readiness_long_enough_for_a_large_model(committed):
         assert isvc.custom_timeouts["create"] == f"{int(annotations['pulumi.com/timeoutSeconds']) // 60}m"
 
 
-def test_bad_config_registers_nothing():
-    with pytest.raises(RunError) as caught:
-        run_stack("gaudi", models=json.dumps([{"id": "Qwen/Qwen2.5-7B-Instruct", "tensorParallelSize": 9}]))
-    assert "kserve-intel:models[0].tensorParallelSize = 9" in str(caught.value)
+@pytest.mark.parametrize("overrides,fragment", [
+    ({"models": [{"id": "Qwen/Qwen2.5-7B-Instruct", "tensorParallelSize": 9}]}, "kserve-intel:models[0].tensorParallelSize = 9"),
+    ({"storage": {"size": "100GB"}}, 'kserve-intel:storage.size = "100GB"'),
+    ({"models": ["meta-llama/Llama-3.1-8B-Instruct"]}, "kserve-intel:hfToken: is required"),
+])
+def test_bad_config_registers_nothing(overrides, fragment):
+    encoded = {k: json.dumps(v) for k, v in overrides.items()}
+    config, secret_keys = stack_config("gaudi", encoded)
+    evaluation = evaluate(config, secret_keys, stack="gaudi", raise_errors=False)
+    assert isinstance(evaluation.error, RunError)
+    assert fragment in str(evaluation.error)
+    assert evaluation.registrations == []
 
 
 def test_bad_config_message_is_the_only_output(monkeypatch):
