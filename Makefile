@@ -7,12 +7,13 @@ PY     := $(VENV)/bin/python
 BACKEND ?= file://$(CURDIR)/.pulumi-state
 SET    ?=
 
-.PHONY: help venv test render validate golden preview up destroy login stack
+.PHONY: help venv test bench render validate golden preview up destroy login stack policy-venv
 
 help:
 	@echo "make test                    create .venv and run the test suite"
 	@echo "make render STACK=xeon       write what a stack would create to build/<stack>/ (offline)"
 	@echo "make validate STACK=xeon     validate build/<stack>/ against the upstream schemas"
+	@echo "make bench                   benchmark the program for 1-100 models, write docs/benchmarks.md"
 	@echo "make preview|up|destroy STACK=xeon   run Pulumi against your cluster"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -24,6 +25,9 @@ venv: $(VENV)/.installed
 
 test: venv
 	$(PY) -m pytest -q
+
+bench: venv
+	$(PY) -m offline.bench --out docs/benchmarks.md
 
 render: venv
 	$(PY) -m offline.render --stack $(STACK) $(foreach kv,$(SET),--set $(kv))
@@ -37,11 +41,19 @@ login:
 stack: login venv
 	pulumi stack select --create $(STACK)
 
-preview: stack
-	pulumi preview --stack $(STACK) --diff
+# The policy pack's own environment, as `pulumi preview --policy-pack policy` expects it.
+policy/venv/.installed: policy/requirements.txt
+	$(PYTHON) -m venv policy/venv
+	policy/venv/bin/pip install --disable-pip-version-check -q -r policy/requirements.txt
+	touch $@
 
-up: stack
-	pulumi up --stack $(STACK)
+policy-venv: policy/venv/.installed
+
+preview: stack policy-venv
+	pulumi preview --stack $(STACK) --diff --policy-pack policy
+
+up: stack policy-venv
+	pulumi up --stack $(STACK) --policy-pack policy
 
 destroy: stack
 	pulumi destroy --stack $(STACK)

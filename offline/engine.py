@@ -97,8 +97,9 @@ def evaluate(
     secret_keys: Iterable[str] = (),
     stack: str = "dev",
     preview: bool = False,
+    program: Path = MAIN,
 ) -> Evaluation:
-    """Run `__main__.py` once; raise whatever the program raises."""
+    """Run `program` (default: this project's `__main__.py`) once; raise whatever it raises."""
     import pulumi
     from pulumi.runtime import mocks
 
@@ -150,8 +151,10 @@ def evaluate(
 
     recorder = _Recorder()
 
+    main_path = str(program)
+
     def program() -> Any:
-        runpy.run_path(str(MAIN), run_name="__main__")
+        runpy.run_path(main_path, run_name="__main__")
         # The mock engine finishes the root stack before the program runs, so
         # exports are read from it here instead of from RegisterResourceOutputs.
         exports = pulumi.runtime.get_root_resource().outputs
