@@ -350,3 +350,35 @@ def test_pack_requirements_pin_the_sdk_tested_here():
     dev = {**pins(ROOT / "requirements.txt"), **pins(ROOT / "requirements-dev.txt")}
     assert pack["pulumi-policy"] == dev["pulumi-policy"]
     assert pack["pulumi"] == dev["pulumi"]
+
+
+def test_pack_serves_its_policies_to_the_engine_over_grpc():
+    """`python policy` as the Pulumi CLI starts it: the analyzer answers on 127.0.0.1."""
+    import select
+    import subprocess
+    import sys
+
+    import grpc
+    from google.protobuf import empty_pb2, struct_pb2
+    from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+    proc = subprocess.Popen([sys.executable, str(ROOT / "policy")], stdout=subprocess.PIPE, cwd=ROOT)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, "the policy pack did not print its port"
+        port = int(proc.stdout.readline())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+            info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=10)
+            assert info.name == "kserve-intel-guardrails"
+            assert [p.name for p in info.policies] == list(POLICY)
+            props = struct_pb2.Struct()
+            props.update(deployment(image="nginx:latest", resources={}))
+            response = stub.Analyze(analyzer_pb2.AnalyzeRequest(
+                type=DEPLOYMENT, properties=props, name="web",
+                urn=f"urn:pulumi:ci::kserve-intel::{DEPLOYMENT}::web"), timeout=10)
+        assert sorted(d.policyName for d in response.diagnostics) == ["containers-have-resource-limits", "images-pinned"]
+        assert all(d.enforcementLevel == analyzer_pb2.MANDATORY for d in response.diagnostics)
+    finally:
+        proc.terminate()
+        proc.wait(10)
