@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 BACKEND ?= file://$(CURDIR)/.pulumi-state
 SET    ?=
 
-.PHONY: help venv test render validate golden schema preview up destroy login stack
+.PHONY: help venv test bench render validate golden schema preview up destroy login stack policy-venv
 
 help:
 	@echo "make test                    create .venv and run the test suite"
@@ -15,6 +15,7 @@ help:
 	@echo "make validate STACK=xeon     validate build/<stack>/ against the upstream schemas"
 	@echo "make golden                  refresh tests/golden/ after an intended change"
 	@echo "make schema                  refresh schemas/stack-config.schema.json after a config change"
+	@echo "make bench                   benchmark the program for 1-100 models, write docs/benchmarks.md"
 	@echo "make preview|up|destroy STACK=xeon   run Pulumi against your cluster"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -26,6 +27,9 @@ venv: $(VENV)/.installed
 
 test: venv
 	$(PY) -m pytest -q
+
+bench: venv
+	$(PY) -m offline.bench --out docs/benchmarks.md
 
 render: venv
 	$(PY) -m offline.render --stack $(STACK) $(foreach kv,$(SET),--set $(kv))
@@ -45,11 +49,19 @@ login:
 stack: login venv
 	pulumi stack select --create $(STACK)
 
-preview: stack
-	pulumi preview --stack $(STACK) --diff
+# The policy pack's own environment, as `pulumi preview --policy-pack policy` expects it.
+policy/venv/.installed: policy/requirements.txt
+	$(PYTHON) -m venv policy/venv
+	policy/venv/bin/pip install --disable-pip-version-check -q -r policy/requirements.txt
+	touch $@
 
-up: stack
-	pulumi up --stack $(STACK)
+policy-venv: policy/venv/.installed
+
+preview: stack policy-venv
+	pulumi preview --stack $(STACK) --diff --policy-pack policy
+
+up: stack policy-venv
+	pulumi up --stack $(STACK) --policy-pack policy
 
 destroy: stack
 	pulumi destroy --stack $(STACK)

@@ -151,8 +151,9 @@ def evaluate(
     stack: str = "dev",
     preview: bool = False,
     raise_errors: bool = True,
+    program: Path = MAIN,
 ) -> Evaluation:
-    """Run `__main__.py` once; raise whatever the program raises.
+    """Run `program` (default: this project's `__main__.py`) once; raise whatever it raises.
 
     With `raise_errors=False` the error is returned in `Evaluation.error`,
     beside whatever was registered before it (which should be nothing).
@@ -208,8 +209,8 @@ def evaluate(
 
     recorder = _Recorder()
 
-    def program() -> Any:
-        runpy.run_path(str(MAIN), run_name="__main__")
+    def run_program() -> Any:
+        runpy.run_path(str(program), run_name="__main__")
         # The mock engine finishes the root stack before the program runs, so
         # exports are read from it here instead of from RegisterResourceOutputs.
         exports = pulumi.runtime.get_root_resource().outputs
@@ -224,7 +225,7 @@ def evaluate(
         try:
             pulumi.runtime.set_mocks(recorder.mocks, project=PROJECT, stack=stack, preview=preview, monitor=recorder, logger=logger)
             pulumi.runtime.set_all_config(dict(config), list(secret_keys))
-            pulumi.runtime.test(program)()
+            pulumi.runtime.test(run_program)()
         finally:
             loop.close()
             asyncio.set_event_loop(None)
