@@ -34,6 +34,8 @@ class Registration:
     dependencies: list[str]
     custom_timeouts: dict[str, str]
     additional_secret_outputs: list[str]
+    # `retain_on_delete`: `pulumi destroy` forgets the object instead of deleting it.
+    retain_on_delete: bool = False
 
     @property
     def manifest(self) -> dict[str, Any] | None:
@@ -134,6 +136,7 @@ def evaluate(
                     dependencies=list(request.dependencies),
                     custom_timeouts={k: v for k, v in (("create", timeouts.create), ("update", timeouts.update), ("delete", timeouts.delete)) if v},
                     additional_secret_outputs=list(request.additionalSecretOutputs),
+                    retain_on_delete=request.HasField("retainOnDelete") and request.retainOnDelete,
                 ))
             return response
 
