@@ -6,14 +6,22 @@ PY     := $(VENV)/bin/python
 # Pulumi state goes to a local file backend unless you are already logged in.
 BACKEND ?= file://$(CURDIR)/.pulumi-state
 SET    ?=
+# make smoke: URL=<OpenAI base URL> asks every model through it; TOKEN for a gateway.
+URL    ?=
+TOKEN  ?=
+SMOKE_ARGS ?=
+# make up ADOPT=1: adopt the namespace and model caches a previous destroy retained.
+ADOPT  ?=
 
-.PHONY: help venv test render validate golden preview up destroy login stack
+.PHONY: help venv test render validate golden preview up destroy login stack smoke
 
 help:
 	@echo "make test                    create .venv and run the test suite"
 	@echo "make render STACK=xeon       write what a stack would create to build/<stack>/ (offline)"
 	@echo "make validate STACK=xeon     validate build/<stack>/ against the upstream schemas"
 	@echo "make preview|up|destroy STACK=xeon   run Pulumi against your cluster"
+	@echo "make up STACK=xeon ADOPT=1   up after a destroy: adopt the retained namespace and model caches"
+	@echo "make smoke STACK=xeon [URL=http://host/v1] [TOKEN=...]   chat + completion against every model"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +49,10 @@ preview: stack
 	pulumi preview --stack $(STACK) --diff
 
 up: stack
-	pulumi up --stack $(STACK)
+	$(if $(ADOPT),PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true) pulumi up --stack $(STACK)
 
 destroy: stack
 	pulumi destroy --stack $(STACK)
+
+smoke: venv
+	$(if $(TOKEN),SMOKE_TOKEN=$(TOKEN)) $(PY) -m tools.smoke --stack $(STACK) $(if $(URL),--url $(URL)) $(SMOKE_ARGS)

@@ -499,7 +499,7 @@ def _monitoring_checks(monitoring: MonitoringConfig) -> Iterable[ConfigIssue]:
 
 
 def _plain(value: Any) -> Any:
-    return value.model_dump(by_alias=True) if isinstance(value, BaseModel) else value
+    return value.model_dump(by_alias=True, exclude_unset=True) if isinstance(value, BaseModel) else value
 
 
 def resolved_metric(scaling: AutoscalingConfig, serverless: bool) -> str:
