@@ -400,3 +400,23 @@ def test_pods_carry_the_stack_label_for_log_queries():
         labels = isvc.inputs["spec"]["predictor"]["labels"]
         assert labels["kserve-intel/stack"] == "xeon"
         assert labels["app.kubernetes.io/instance"] == isvc.inputs["metadata"]["name"]
+
+
+def _keys(model, prefix):
+    from pydantic import BaseModel
+    for name, info in model.model_fields.items():
+        key = f"{prefix}.{info.alias or name}"
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield from _keys(annotation, key)
+        else:
+            yield key
+
+
+def test_every_new_key_is_in_the_readme_configuration_table():
+    from kserve_intel.config import MonitoringConfig
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    keys = [*_keys(MonitoringConfig, "monitoring"), "storage.retainOnDestroy"]
+    assert len(keys) == 17
+    for key in keys:
+        assert f"| `{key}` |" in readme, key

@@ -165,7 +165,8 @@ def test_token_is_sent_as_bearer_and_never_printed(monkeypatch):
         ("chat", 200, 8, True), ("completion", 200, 8, True)]
 
 
-def test_unavailable_answers_are_retried():
+def test_unavailable_answers_are_retried(monkeypatch):
+    monkeypatch.setattr(smoke, "BACKOFF_FACTOR", 0.01)
     fake = FakeOpenAI(fail_first=2)
     with serve(fake) as url:
         code, text = run_main("--url", url, "--model", MODELS[0], "--retries", "3")

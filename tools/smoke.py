@@ -37,6 +37,8 @@ DEFAULT_MAX_TOKENS = 32
 PROMPT = "Reply with one short sentence: what is KServe?"
 # Retried: the gateway or the model is (re)starting or overloaded.
 RETRY_STATUSES = (429, 502, 503, 504)
+# Seconds; waits 0, 2x, 4x... this between tries (urllib3's exponential backoff).
+BACKOFF_FACTOR = 0.5
 
 
 class SmokeError(Exception):
@@ -118,7 +120,7 @@ def session(token: str | None, retries: int) -> requests.Session:
     retry = Retry(
         total=retries, connect=retries, read=retries, status=retries,
         status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET", "POST"}),
-        backoff_factor=0.5, respect_retry_after_header=True, raise_on_status=False,
+        backoff_factor=BACKOFF_FACTOR, respect_retry_after_header=True, raise_on_status=False,
     )
     adapter = HTTPAdapter(max_retries=retry)
     http.mount("http://", adapter)
