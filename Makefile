@@ -6,8 +6,14 @@ PY     := $(VENV)/bin/python
 # Pulumi state goes to a local file backend unless you are already logged in.
 BACKEND ?= file://$(CURDIR)/.pulumi-state
 SET    ?=
+# make smoke: URL=<OpenAI base URL> asks every model through it; TOKEN for a gateway.
+URL    ?=
+TOKEN  ?=
+SMOKE_ARGS ?=
+# make up ADOPT=1: adopt the namespace and model caches a previous destroy retained.
+ADOPT  ?=
 
-.PHONY: help venv test bench render validate golden schema preview up destroy login stack policy-venv
+.PHONY: help venv test bench render validate golden schema smoke preview up destroy login stack policy-venv
 
 help:
 	@echo "make test                    create .venv and run the test suite"
@@ -17,6 +23,8 @@ help:
 	@echo "make schema                  refresh schemas/stack-config.schema.json after a config change"
 	@echo "make bench                   benchmark the program for 1-100 models, write docs/benchmarks.md"
 	@echo "make preview|up|destroy STACK=xeon   run Pulumi against your cluster"
+	@echo "make up STACK=xeon ADOPT=1   up after a destroy: adopt the retained namespace and model caches"
+	@echo "make smoke STACK=xeon [URL=http://host/v1] [TOKEN=...]   chat + completion against every model"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,7 +69,10 @@ preview: stack policy-venv
 	pulumi preview --stack $(STACK) --diff --policy-pack policy
 
 up: stack policy-venv
-	pulumi up --stack $(STACK) --policy-pack policy
+	$(if $(ADOPT),PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true) pulumi up --stack $(STACK) --policy-pack policy
 
 destroy: stack
 	pulumi destroy --stack $(STACK)
+
+smoke: venv
+	$(if $(TOKEN),SMOKE_TOKEN=$(TOKEN)) $(PY) -m tools.smoke --stack $(STACK) $(if $(URL),--url $(URL)) $(SMOKE_ARGS)

@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components import IntelRuntimes, KServeOperator, ModelDeployment, ModelNamespace, read_stack_plan
+from components import IntelRuntimes, KServeOperator, ModelDeployment, ModelNamespace, Monitoring, read_stack_plan
 
 plan = read_stack_plan()  # every config error is reported here, before any resource
 operator = KServeOperator("kserve", plan)
@@ -13,9 +13,11 @@ models = [
     ModelDeployment(m.name, plan, m, namespace, opts=pulumi.ResourceOptions(depends_on=[operator, runtimes]))
     for m in plan.models
 ]
+monitoring = Monitoring("monitoring", plan, opts=pulumi.ResourceOptions(depends_on=[namespace]))
 
 pulumi.export("platform", plan.profile.name)
 pulumi.export("kserveVersion", plan.release.tag)
 pulumi.export("deploymentMode", plan.deployment_mode)
 pulumi.export("runtime", runtimes.runtime_name)
 pulumi.export("models", [m.summary() for m in models])
+pulumi.export("monitoring", monitoring.summary())

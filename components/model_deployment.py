@@ -28,9 +28,11 @@ class ModelDeployment(pulumi.ComponentResource):
         super().__init__("kserve-intel:index:ModelDeployment", name, None, opts)
         needs: list[pulumi.Resource] = [namespace]
         if plan.config.storage.enabled:
+            # Retained by default: `pulumi destroy`, or removing the model from
+            # `models`, forgets the claim instead of deleting the weights.
             self.cache = apply(
                 _skip_await(cache_claim(plan, model)),
-                child_options(self, opts, namespace),
+                child_options(self, opts, namespace, retain_on_delete=plan.config.storage.retain_on_destroy),
             )
             needs.append(self.cache)
         timeout = f"{ready_timeout_minutes(plan)}m"

@@ -19,7 +19,13 @@ class ModelNamespace(pulumi.ComponentResource):
     def __init__(self, name: str, plan: StackPlan, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kserve-intel:index:ModelNamespace", name, None, opts)
         self.name = plan.config.namespace
-        self.namespace = apply(model_namespace(plan), pulumi.ResourceOptions(parent=self))
+        # Deleting a namespace deletes every claim in it: the namespace is kept
+        # whenever the model caches are.
+        storage = plan.config.storage
+        self.namespace = apply(
+            model_namespace(plan),
+            pulumi.ResourceOptions(parent=self, retain_on_delete=storage.enabled and storage.retain_on_destroy),
+        )
         self.token_secret = None
         token = plan.config.hf_token
         if token is not None:

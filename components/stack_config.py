@@ -20,7 +20,7 @@ def read_stack_plan() -> StackPlan:
     secret_keys = set(runtime_config.get_config_secret_keys_env())
     secret_keys.update(key for key in raw if runtime_config.is_config_secret(key))
     try:
-        plan = build_plan(load_config(raw, secret_keys))
+        plan = build_plan(load_config(raw, secret_keys), stack=pulumi.get_stack())
     except ConfigError as error:
         # RunError ends the program with just this message, no traceback.
         raise pulumi.RunError(str(error)) from None

@@ -38,6 +38,8 @@ _LABEL_KEY = re.compile(
     r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 )
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+# Prometheus durations as the Prometheus Operator CRDs accept them (30s, 5m, 1h30m).
+_DURATION = re.compile(r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$")
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
 
 
@@ -63,6 +65,18 @@ def _dns_subdomain(value: str) -> str:
     if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
         raise ValueError("must be a DNS name such as example.com (lowercase letters, digits, '-' and '.')")
     return value
+
+
+def _duration(value: str) -> str:
+    if not value or value == "0" or not _DURATION.match(value):
+        raise ValueError("must be a Prometheus duration such as 30s, 5m or 1h30m (units ms s m h d w y)")
+    return value
+
+
+def duration_seconds(value: str) -> float:
+    """Seconds in a Prometheus duration (already validated)."""
+    units = {"y": 31_536_000, "w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1, "ms": 0.001}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)(ms|y|w|d|h|m|s)", value))
 
 
 def _image(value: str) -> str:
@@ -100,6 +114,7 @@ DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
 Image = Annotated[str, AfterValidator(_image)]
 HuggingFaceId = Annotated[str, AfterValidator(_hf_id)]
 LabelMap = Annotated[dict[str, str], AfterValidator(_label_map)]
+Duration = Annotated[str, AfterValidator(_duration)]
 
 # Flags that have their own config key; setting them in extraArgs would be
 # silently overridden or would fight the key.
@@ -235,6 +250,9 @@ class StorageConfig(_Strict):
     size: Quantity = "100Gi"
     storage_class: str = ""
     access_mode: Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] = "ReadWriteOnce"
+    # Keep the claims (and the namespace that holds them) on `pulumi destroy`
+    # and when a model leaves `models`: weights took hours to download.
+    retain_on_destroy: bool = True
 
     @field_validator("storage_class")
     @classmethod
@@ -251,6 +269,45 @@ class AutoscalingConfig(_Strict):
     target: int = Field(default=80, ge=1, le=100_000)
 
 
+class AlertsConfig(_Strict):
+    """PrometheusRule thresholds (see README "Monitoring")."""
+
+    enabled: bool = True
+    # A model with no available replica for this long.
+    not_ready_for: Duration = "15m"
+    # How long a performance condition must hold before it fires.
+    for_: Duration = Field(default="10m", alias="for")
+    waiting_requests: int = Field(default=10, ge=1, le=100_000)
+    ttft_p95_seconds: float = Field(default=5.0, gt=0, le=3_600)
+    kv_cache_usage: float = Field(default=0.9, gt=0, le=1)
+    restarts_per_hour: int = Field(default=3, ge=1, le=1_000)
+
+
+class GrafanaDashboardConfig(_Strict):
+    """The per-stack vLLM dashboard."""
+
+    enabled: bool = True
+    # configmap: a ConfigMap for Grafana's dashboard sidecar (kube-prometheus-stack);
+    # operator: a GrafanaDashboard resource for the Grafana Operator (v5).
+    mode: Literal["configmap", "operator"] = "configmap"
+    # Where the dashboard object lives; default: the models' namespace.
+    namespace: DnsLabel | None = None
+    sidecar_label: LabelMap = Field(default_factory=lambda: {"grafana_dashboard": "1"})
+    instance_selector: LabelMap = Field(default_factory=lambda: {"dashboards": "grafana"})
+
+
+class MonitoringConfig(_Strict):
+    """PodMonitor, PrometheusRule and Grafana dashboard (need the Prometheus Operator)."""
+
+    enabled: bool = False
+    # Labels the cluster's Prometheus selects monitors and rules by.
+    prometheus_selector: LabelMap = Field(default_factory=lambda: {"release": "observability"})
+    interval: Duration = "30s"
+    scrape_timeout: Duration = "10s"
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    grafana_dashboard: GrafanaDashboardConfig = Field(default_factory=GrafanaDashboardConfig)
+
+
 Platform = Literal["xeon", "gaudi", "gaudi3"]
 
 
@@ -264,6 +321,7 @@ class StackConfig(_Strict):
     models: list[ModelConfig] = Field(default_factory=list)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     hf_token: SecretStr | None = None
 
     @field_validator("models", mode="before")
@@ -357,13 +415,14 @@ def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[Config
                 )
     storage = config.storage
     if not storage.enabled:
-        for key in ("storage_class", "access_mode"):
+        for key in ("storage_class", "access_mode", "retain_on_destroy"):
             if storage.explicitly_set(key):
                 yield ConfigIssue(
                     f"storage.{to_camel(key)}", "has no effect when storage.enabled is false "
                     "(the cache is an emptyDir); remove it", getattr(storage, key),
                 )
     yield from _autoscaling_checks(config.autoscaling)
+    yield from _monitoring_checks(config.monitoring)
     if config.hf_token is not None and "hfToken" not in {k.split(":", 1)[-1] for k in secret_keys}:
         yield ConfigIssue(
             "hfToken", "must be stored encrypted: run `pulumi config set --secret kserve-intel:hfToken <token>`",
@@ -394,6 +453,59 @@ def _autoscaling_checks(scaling: AutoscalingConfig) -> Iterable[ConfigIssue]:
             "autoscaling.metric", "needs Serverless (Knative) mode; RawDeployment scales with an HPA on: cpu, memory",
             scaling.metric,
         )
+
+
+def _monitoring_checks(monitoring: MonitoringConfig) -> Iterable[ConfigIssue]:
+    if not monitoring.enabled:
+        for name, info in MonitoringConfig.model_fields.items():
+            if name != "enabled" and monitoring.explicitly_set(name):
+                yield ConfigIssue(
+                    f"monitoring.{info.alias or name}", "has no effect unless monitoring.enabled is true",
+                    _plain(getattr(monitoring, name)),
+                )
+        return
+    if not monitoring.prometheus_selector:
+        yield ConfigIssue(
+            "monitoring.prometheusSelector", "must name at least one label: the cluster's Prometheus selects "
+            "PodMonitors and PrometheusRules by it (kube-prometheus-stack: release: <its release name>)", {},
+        )
+    if duration_seconds(monitoring.scrape_timeout) > duration_seconds(monitoring.interval):
+        yield ConfigIssue(
+            "monitoring.scrapeTimeout", f"must not exceed monitoring.interval ({monitoring.interval})",
+            monitoring.scrape_timeout,
+        )
+    alerts = monitoring.alerts
+    if not alerts.enabled:
+        for name, info in AlertsConfig.model_fields.items():
+            if name != "enabled" and alerts.explicitly_set(name):
+                yield ConfigIssue(
+                    f"monitoring.alerts.{info.alias or name}", "has no effect unless monitoring.alerts.enabled "
+                    "is true", getattr(alerts, name),
+                )
+    dashboard = monitoring.grafana_dashboard
+    unused = {"configmap": ("instance_selector",), "operator": ("sidecar_label",)}[dashboard.mode]
+    if not dashboard.enabled:
+        unused = tuple(n for n in GrafanaDashboardConfig.model_fields if n != "enabled")
+    for name in unused:
+        if dashboard.explicitly_set(name):
+            reason = ("monitoring.grafanaDashboard.enabled is false" if not dashboard.enabled
+                      else f"monitoring.grafanaDashboard.mode is {dashboard.mode!r}")
+            yield ConfigIssue(
+                f"monitoring.grafanaDashboard.{to_camel(name)}", f"has no effect when {reason}; remove it",
+                getattr(dashboard, name),
+            )
+    if dashboard.enabled:
+        selector = dashboard.instance_selector if dashboard.mode == "operator" else dashboard.sidecar_label
+        if not selector:
+            key = "instanceSelector" if dashboard.mode == "operator" else "sidecarLabel"
+            yield ConfigIssue(
+                f"monitoring.grafanaDashboard.{key}", "must name at least one label, or Grafana never loads "
+                "the dashboard", {},
+            )
+
+
+def _plain(value: Any) -> Any:
+    return value.model_dump(by_alias=True, exclude_unset=True) if isinstance(value, BaseModel) else value
 
 
 def resolved_metric(scaling: AutoscalingConfig, serverless: bool) -> str:

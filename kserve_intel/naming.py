@@ -79,3 +79,18 @@ def label_value(text: str) -> str:
     """Coerce free text (an image tag, a model id) into a valid label value."""
     value = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-_.")
     return fit(value, DNS_LABEL_MAX, text).strip("-_.")
+
+
+# Pod label naming the Pulumi stack, so logs (Loki) and metrics can be
+# selected per stack as well as per model (app.kubernetes.io/instance).
+STACK_LABEL = "kserve-intel/stack"
+
+
+def stack_labels(stack: str) -> dict[str, str]:
+    """`{kserve-intel/stack: <stack>}`, or nothing outside a Pulumi run."""
+    return {STACK_LABEL: label_value(stack)} if stack and label_value(stack) else {}
+
+
+def monitoring_name(namespace: str, suffix: str) -> str:
+    """Name of a per-stack monitoring object (unique per model namespace)."""
+    return fit(f"kserve-intel-{namespace}-{suffix}", DNS_LABEL_MAX, f"{namespace}/{suffix}")

@@ -71,6 +71,9 @@ class StackPlan:
     max_tensor_parallel_size: int
     models: tuple[ModelPlan, ...]
     warnings: tuple[str, ...]
+    # The Pulumi stack name, for labels that let logs and metrics be queried
+    # per stack; empty when planned outside a Pulumi run.
+    stack: str = ""
 
     @property
     def deployment_mode(self) -> str:
@@ -86,7 +89,7 @@ class StackPlan:
         return self.profile.runtime_name
 
 
-def build_plan(config: StackConfig) -> StackPlan:
+def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     """Resolve every model; raise `ConfigError` listing all problems."""
     profile = PROFILES[config.platform]
     runtimes = config.runtimes
@@ -113,6 +116,7 @@ def build_plan(config: StackConfig) -> StackPlan:
         max_tensor_parallel_size=max_tp,
         models=models,
         warnings=tuple(warnings),
+        stack=stack,
     )
 
 

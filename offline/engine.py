@@ -35,6 +35,8 @@ class Registration:
     dependencies: list[str]
     custom_timeouts: dict[str, str]
     additional_secret_outputs: list[str]
+    # `retain_on_delete`: `pulumi destroy` forgets the object instead of deleting it.
+    retain_on_delete: bool = False
 
     @property
     def manifest(self) -> dict[str, Any] | None:
@@ -193,6 +195,7 @@ def evaluate(
                     dependencies=list(request.dependencies),
                     custom_timeouts={k: v for k, v in (("create", timeouts.create), ("update", timeouts.update), ("delete", timeouts.delete)) if v},
                     additional_secret_outputs=list(request.additionalSecretOutputs),
+                    retain_on_delete=request.HasField("retainOnDelete") and request.retainOnDelete,
                 ))
             return response
 
@@ -245,6 +248,10 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        # The wire format (protobuf Struct) carries every number as a double;
+        # Kubernetes' int fields reject 8080.0, so whole numbers become ints again.
+        return int(value)
     return value
 
 

@@ -62,6 +62,11 @@ def test_render_writes_one_file_per_component_and_the_helm_releases(tmp_path):
     assert releases[0]["repository"] == "https://charts.jetstack.io"
     kinds = [d["kind"] for d in yaml.safe_load_all((out / "ModelDeployment-r1-llama-8b.yaml").read_text())]
     assert kinds == ["PersistentVolumeClaim", "InferenceService"]
+    # Whole numbers stay integers (the engine's wire format carries doubles;
+    # the API server rejects 8080.0 for an int field).
+    runtime = next(yaml.safe_load_all((out / "IntelRuntimes-intel-runtimes.yaml").read_text()))
+    assert runtime["spec"]["containers"][0]["ports"][0]["containerPort"] == 8080
+    assert type(runtime["spec"]["containers"][0]["ports"][0]["containerPort"]) is int
 
 
 def test_secrets_are_rendered_redacted_never_in_plaintext(tmp_path):

@@ -105,7 +105,9 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
     labels = naming.labels(model.name, "inference-server")
     predictor: dict[str, Any] = {
         **replicas,
-        "labels": labels,
+        # Pod labels: the model (app.kubernetes.io/instance) and the stack, for
+        # log and metric queries; KServe adds serving.kserve.io/inferenceservice.
+        "labels": {**labels, **naming.stack_labels(plan.stack)},
         "automountServiceAccountToken": False,
         "securityContext": pod_security_context(),
         # vLLM drains in-flight requests on SIGTERM.

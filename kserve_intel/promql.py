@@ -1,0 +1,71 @@
+"""PromQL over vLLM's /metrics, written once for alerts and the dashboard.
+
+vLLM renamed some metrics between the versions our images run, so each query
+that reads a renamed metric asks for the new name `or` the old one:
+
+* KV-cache usage: `vllm:kv_cache_usage_perc` (V1 engine, vLLM 0.9+; the CPU
+  image v0.10.2 exports both) or `vllm:gpu_cache_usage_perc` (V0 engine: the
+  Habana vLLM fork in `opea/vllm-gaudi`, which has only this name).
+* Time per output token: `vllm:inter_token_latency_seconds` (newer vLLM) or
+  `vllm:time_per_output_token_seconds` (v0.10.2 and the Habana fork).
+
+`A or B` keeps every series of A and only those of B whose labels A lacks, so
+where both names are exported (same labels, same values) nothing is counted
+twice. The names and their sources are in tests/data/vllm_metrics.yaml; the
+tests check every name used here against that list.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+RUNNING = "vllm:num_requests_running"
+WAITING = "vllm:num_requests_waiting"
+KV_CACHE_USAGE = ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc")
+TIME_TO_FIRST_TOKEN = ("vllm:time_to_first_token_seconds",)
+TIME_PER_OUTPUT_TOKEN = ("vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds")
+E2E_LATENCY = ("vllm:e2e_request_latency_seconds",)
+PROMPT_TOKENS = "vllm:prompt_tokens_total"
+GENERATION_TOKENS = "vllm:generation_tokens_total"
+REQUEST_SUCCESS = "vllm:request_success_total"
+
+# kube-state-metrics (part of kube-prometheus-stack): KServe's raw Deployment
+# is named `<isvc>-predictor`, its pods `<isvc>-predictor-<hash>-<id>`, and the
+# vLLM container `kserve-container`.
+DEPLOYMENT_AVAILABLE = "kube_deployment_status_replicas_available"
+DEPLOYMENT_DESIRED = "kube_deployment_spec_replicas"
+CONTAINER_RESTARTS = "kube_pod_container_status_restarts_total"
+PREDICTOR_DEPLOYMENT = ".+-predictor"
+PREDICTOR_POD = ".+-predictor-.+"
+VLLM_CONTAINER = "kserve-container"
+
+# vLLM labels every series with the served model name.
+MODEL = "model_name"
+
+
+def selector(**matchers: str) -> str:
+    """`{a="x",b=~"y"}`: keys ending in `__re` match by regular expression."""
+    parts = []
+    for key, value in matchers.items():
+        if key.endswith("__re"):
+            parts.append(f'{key[:-4]}=~"{value}"')
+        else:
+            parts.append(f'{key}="{value}"')
+    return "{" + ",".join(parts) + "}"
+
+
+def either(names: Sequence[str], sel: str, wrap: str = "{}") -> str:
+    """`wrap` applied to each name in turn, joined by `or` (first name wins)."""
+    alternatives = [wrap.format(f"{name}{sel}") for name in names]
+    return alternatives[0] if len(alternatives) == 1 else "(" + " or ".join(alternatives) + ")"
+
+
+def quantile(q: float, histogram: Sequence[str], sel: str, by: Sequence[str], window: str) -> str:
+    """q-quantile of a vLLM histogram per `by`, over `window`."""
+    group = ", ".join(["le", *by])
+    buckets = [f"{name}_bucket" for name in histogram]
+    return f"histogram_quantile({q}, {either(buckets, sel, f'sum by ({group}) (rate({{}}[{window}]))')})"
+
+
+def rate_sum(metric: str, sel: str, by: Sequence[str], window: str) -> str:
+    return f"sum by ({', '.join(by)}) (rate({metric}{sel}[{window}]))"
