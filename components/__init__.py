@@ -8,6 +8,7 @@ from .intel_runtimes import IntelRuntimes
 from .kserve_operator import KServeOperator
 from .model_deployment import ModelDeployment
 from .model_namespace import ModelNamespace
+from .serving_dependencies import ServingDependencies
 from .stack_config import read_stack_plan
 
-__all__ = ["IntelRuntimes", "KServeOperator", "ModelDeployment", "ModelNamespace", "read_stack_plan"]
+__all__ = ["IntelRuntimes", "KServeOperator", "ModelDeployment", "ModelNamespace", "ServingDependencies", "read_stack_plan"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from kserve_intel.builders.model import cache_claim, inference_service, ready_timeout_minutes
+from kserve_intel.builders.scaling import scaled_object
 from kserve_intel.plan import ModelPlan, StackPlan
 
 from .manifests import apply, child_options
@@ -41,6 +42,11 @@ class ModelDeployment(pulumi.ComponentResource):
                 custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout, delete="20m"),
             ),
         )
+        # KEDA before KServe v0.15: our ScaledObject drives the predictor Deployment.
+        self.scaled_object = None
+        autoscaler = scaled_object(plan, model)
+        if autoscaler is not None:
+            self.scaled_object = apply(autoscaler, child_options(self, opts, self.inference_service))
         self.model = model
         self.external_url = model.external_url(plan.config.kserve.ingress_domain)
         self.register_outputs({
