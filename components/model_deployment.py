@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from kserve_intel.builders.model import cache_claim, inference_service, ready_timeout_minutes
+from kserve_intel.builders.multinode import prefetch_job
 from kserve_intel.builders.scaling import scaled_object
 from kserve_intel.plan import ModelPlan, StackPlan
 
@@ -34,6 +35,14 @@ class ModelDeployment(pulumi.ComponentResource):
                 child_options(self, opts, namespace),
             )
             needs.append(self.cache)
+        if model.multinode:
+            # KServe's multi-node predictor reads the weights from the claim: download them first.
+            self.weights = apply(
+                prefetch_job(plan, model, with_token=namespace.has_token),
+                child_options(self, opts, *needs, custom_timeouts=pulumi.CustomTimeouts(
+                    create=f"{plan.profile.startup_minutes}m", update=f"{plan.profile.startup_minutes}m")),
+            )
+            needs.append(self.weights)
         timeout = f"{ready_timeout_minutes(plan)}m"
         self.inference_service = apply(
             inference_service(plan, model, with_token=namespace.has_token),

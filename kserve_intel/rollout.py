@@ -112,9 +112,10 @@ def multinode_issues(
     storage = config.storage
     if not storage.enabled or storage.access_mode != "ReadWriteMany":
         issues.append(ConfigIssue(
-            key, "multi-node serving reads the weights from a claim that the head and every worker node mount: "
-            "set storage.enabled true and storage.accessMode ReadWriteMany",
-            {"storage.enabled": storage.enabled, "storage.accessMode": storage.access_mode},
+            "storage.enabled" if not storage.enabled else "storage.accessMode",
+            f"{path} spans {nodes} nodes: multi-node serving reads the weights from a claim that the head and "
+            "every worker node mount; set storage.enabled true and storage.accessMode ReadWriteMany",
+            storage.enabled if not storage.enabled else storage.access_mode,
         ))
     if model.pipeline_parallel_size is not None and model.pipeline_parallel_size != nodes:
         issues.append(ConfigIssue(

@@ -17,7 +17,7 @@ import copy
 from typing import Any
 
 from ..plan import ModelPlan, StackPlan
-from .runtime import env_list
+from .runtime import CONTAINER_NAME, env_list
 
 
 def _with_canary_settings(predictor: dict[str, Any], model: ModelPlan, env_extra: list[dict[str, Any]]) -> dict[str, Any]:
@@ -51,6 +51,9 @@ def apply_canary(plan: StackPlan, model: ModelPlan, isvc: dict[str, Any]) -> dic
     for key in ("minReplicas", "maxReplicas", "scaleMetric", "scaleTarget", "autoScaling"):
         variant.pop(key, None)
     variant["minReplicas"] = 1
+    # The v0.20 CRD requires the container name in a canary's model; KServe
+    # merges the predictor into the runtime's container of that name.
+    variant["model"] = {"name": CONTAINER_NAME, **variant["model"]}
     isvc["spec"]["canary"] = [{
         "trafficPercent": canary.traffic_percent,
         "predictor": {"name": canary.name, **variant},

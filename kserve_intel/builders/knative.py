@@ -37,6 +37,21 @@ FEATURE_FLAGS: dict[str, str] = {
 }
 
 
+def feature_flags(plan: StackPlan) -> list[str]:
+    """The flags this platform's pods need, and no more."""
+    profile = plan.profile
+    skip = set()
+    if not profile.runtime_class_name:
+        skip.add("kubernetes.podspec-runtimeclassname")
+    if not profile.capabilities:
+        skip.add("kubernetes.containerspec-addcapabilities")
+    if not profile.tolerations:
+        skip.add("kubernetes.podspec-tolerations")
+    if not plan.config.storage.enabled:
+        skip |= {"kubernetes.podspec-persistent-volume-claim", "kubernetes.podspec-persistent-volume-write"}
+    return [flag for flag in FEATURE_FLAGS if flag not in skip]
+
+
 def operator_namespace() -> dict[str, Any]:
     return namespace(OPERATOR_NAMESPACE, "knative-operator")
 
@@ -87,7 +102,7 @@ def knative_serving(plan: StackPlan) -> dict[str, Any]:
                 # External URLs <model>-<namespace>.<domain>, as KServe's domainTemplate builds them.
                 "domain": {kserve.ingress_domain: ""},
                 "deployment": {"progress-deadline": progress_deadline(plan)},
-                "features": {flag: "enabled" for flag in FEATURE_FLAGS},
+                "features": {flag: "enabled" for flag in feature_flags(plan)},
             },
         },
     }

@@ -9,6 +9,7 @@ from .. import naming
 from ..platforms import CACHE_MOUNT_PATH
 from ..plan import ModelPlan, StackPlan
 from .canary import apply_canary
+from .multinode import apply_multinode
 from .runtime import env_list
 from .scaling import predictor_scaling
 from .security import pod_security_context
@@ -136,4 +137,4 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         },
         "spec": {"predictor": predictor},
     }
-    return apply_canary(plan, model, isvc)
+    return apply_multinode(plan, model, apply_canary(plan, model, isvc))
