@@ -2,15 +2,17 @@
 
 import pulumi
 
-from components import IntelRuntimes, KServeOperator, ModelDeployment, ModelNamespace, Monitoring, read_stack_plan
+from components import (IntelRuntimes, KServeOperator, ModelDeployment, ModelNamespace, Monitoring,
+                        ServingDependencies, read_stack_plan)
 
 plan = read_stack_plan()  # every config error is reported here, before any resource
-operator = KServeOperator("kserve", plan)
-after_operator = pulumi.ResourceOptions(depends_on=[operator])
+dependencies = ServingDependencies("serving-dependencies", plan)  # Knative / KEDA when configured
+operator = KServeOperator("kserve", plan, opts=pulumi.ResourceOptions(depends_on=[dependencies]))
+after_operator = pulumi.ResourceOptions(depends_on=[operator, dependencies])
 runtimes = IntelRuntimes("intel-runtimes", plan, opts=after_operator)
 namespace = ModelNamespace("models", plan)
 models = [
-    ModelDeployment(m.name, plan, m, namespace, opts=pulumi.ResourceOptions(depends_on=[operator, runtimes]))
+    ModelDeployment(m.name, plan, m, namespace, opts=pulumi.ResourceOptions(depends_on=[dependencies, operator, runtimes]))
     for m in plan.models
 ]
 monitoring = Monitoring("monitoring", plan, opts=pulumi.ResourceOptions(depends_on=[namespace]))

@@ -9,6 +9,10 @@ from .kserve_operator import KServeOperator
 from .model_deployment import ModelDeployment
 from .model_namespace import ModelNamespace
 from .monitoring import Monitoring
+from .serving_dependencies import ServingDependencies
 from .stack_config import read_stack_plan
 
-__all__ = ["IntelRuntimes", "KServeOperator", "ModelDeployment", "ModelNamespace", "Monitoring", "read_stack_plan"]
+__all__ = [
+    "IntelRuntimes", "KServeOperator", "ModelDeployment", "ModelNamespace", "Monitoring",
+    "ServingDependencies", "read_stack_plan",
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
+from kserve_intel.builders import multinode
 from kserve_intel.builders.runtime import cluster_serving_runtime
 from kserve_intel.plan import StackPlan
 
@@ -23,6 +24,9 @@ class IntelRuntimes(pulumi.ComponentResource):
         super().__init__("kserve-intel:index:IntelRuntimes", name, None, opts)
         self.runtime_name = plan.runtime_name
         self.runtime = None
+        self.multinode_runtime = None
         if plan.config.runtimes.configure_intel:
             self.runtime = apply(cluster_serving_runtime(plan), child_options(self, opts))
+            if any(m.multinode for m in plan.models):
+                self.multinode_runtime = apply(multinode.cluster_serving_runtime(plan), child_options(self, opts))
         self.register_outputs({"runtimeName": self.runtime_name, "image": plan.image})

@@ -7,7 +7,7 @@ import pulumi
 from kserve_intel.builders import kserve as build
 from kserve_intel.plan import StackPlan
 
-from .manifests import apply, helm_release
+from .manifests import apply, child_options, helm_release
 
 
 class KServeOperator(pulumi.ComponentResource):
@@ -30,24 +30,18 @@ class KServeOperator(pulumi.ComponentResource):
             self.register_outputs({"installed": False, "version": plan.release.tag})
             return
 
-        child = pulumi.ResourceOptions(parent=self)
+        # Children wait for what the component waits for (Knative, KEDA).
+        child = child_options(self, opts)
         prerequisites: list[pulumi.Resource] = []
         if kserve.cert_manager == "install":
             cm_namespace = apply(build.cert_manager_namespace(), child)
-            cert_manager = helm_release(
-                build.cert_manager_release(plan),
-                pulumi.ResourceOptions(parent=self, depends_on=[cm_namespace]),
-            )
+            cert_manager = helm_release(build.cert_manager_release(plan), child_options(self, opts, cm_namespace))
             prerequisites.append(cert_manager)
 
         namespace = apply(build.kserve_namespace(plan), child)
-        crds = helm_release(
-            build.crd_release(plan),
-            pulumi.ResourceOptions(parent=self, depends_on=[namespace, *prerequisites]),
-        )
+        crds = helm_release(build.crd_release(plan), child_options(self, opts, namespace, *prerequisites))
         self.controller = helm_release(
-            build.controller_release(plan),
-            pulumi.ResourceOptions(parent=self, depends_on=[namespace, crds, *prerequisites]),
+            build.controller_release(plan), child_options(self, opts, namespace, crds, *prerequisites),
         )
         self.register_outputs({
             "installed": True,

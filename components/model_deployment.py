@@ -5,6 +5,8 @@ from __future__ import annotations
 import pulumi
 
 from kserve_intel.builders.model import cache_claim, inference_service, ready_timeout_minutes
+from kserve_intel.builders.multinode import prefetch_job
+from kserve_intel.builders.scaling import scaled_object
 from kserve_intel.plan import ModelPlan, StackPlan
 
 from .manifests import apply, child_options
@@ -35,6 +37,14 @@ class ModelDeployment(pulumi.ComponentResource):
                 child_options(self, opts, namespace, retain_on_delete=plan.config.storage.retain_on_destroy),
             )
             needs.append(self.cache)
+        if model.multinode:
+            # KServe's multi-node predictor reads the weights from the claim: download them first.
+            self.weights = apply(
+                prefetch_job(plan, model, with_token=namespace.has_token),
+                child_options(self, opts, *needs, custom_timeouts=pulumi.CustomTimeouts(
+                    create=f"{plan.profile.startup_minutes}m", update=f"{plan.profile.startup_minutes}m")),
+            )
+            needs.append(self.weights)
         timeout = f"{ready_timeout_minutes(plan)}m"
         self.inference_service = apply(
             inference_service(plan, model, with_token=namespace.has_token),
@@ -43,6 +53,11 @@ class ModelDeployment(pulumi.ComponentResource):
                 custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout, delete="20m"),
             ),
         )
+        # KEDA before KServe v0.15: our ScaledObject drives the predictor Deployment.
+        self.scaled_object = None
+        autoscaler = scaled_object(plan, model)
+        if autoscaler is not None:
+            self.scaled_object = apply(autoscaler, child_options(self, opts, self.inference_service))
         self.model = model
         self.external_url = model.external_url(plan.config.kserve.ingress_domain)
         self.register_outputs({

@@ -16,6 +16,8 @@ class PlatformTuning:
     """Per-platform settings Intel validated for one model."""
 
     tensor_parallel_size: int = 1
+    # Nodes one replica spans: tensor parallel inside a node, pipeline parallel across nodes.
+    nodes: int = 1
     max_model_len: int | None = None
     args: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
@@ -50,8 +52,10 @@ _ENTRIES = (
     _entry("meta-llama/Llama-3.2-3B-Instruct", True, "llama3_json", xeon=_TP1, gaudi=_TP1, gaudi3=_TP1),
     _entry("meta-llama/Llama-3.1-70B-Instruct", True, "llama3_json", gaudi=_TP4, gaudi3=_TP4),
     _entry("meta-llama/Llama-3.3-70B-Instruct", True, "llama3_json", gaudi=_TP4, gaudi3=_TP4),
-    # 810 GB of bf16 weights: fits eight Gaudi3 cards, not eight Gaudi2 cards.
-    _entry("meta-llama/Llama-3.1-405B-Instruct", True, "llama3_json", gaudi3=_TP8),
+    # 810 GB of bf16 weights: fits eight Gaudi3 cards (8 x 128 GB), not eight Gaudi2 cards
+    # (8 x 96 GB): on Gaudi2 one replica spans two nodes (TP 8 per node, PP 2 across them).
+    _entry("meta-llama/Llama-3.1-405B-Instruct", True, "llama3_json",
+           gaudi=PlatformTuning(tensor_parallel_size=8, nodes=2), gaudi3=_TP8),
     _entry("meta-llama/Llama-4-Scout-17B-16E-Instruct", True, "llama4_json", gaudi=_TP4, gaudi3=_TP4),
     # DeepSeek R1 distills: open weights.
     _entry("deepseek-ai/DeepSeek-R1-Distill-Llama-8B", False, None, xeon=_TP1, gaudi=_TP1, gaudi3=_TP1),

@@ -40,6 +40,9 @@ _LABEL_KEY = re.compile(
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 # Prometheus durations as the Prometheus Operator CRDs accept them (30s, 5m, 1h30m).
 _DURATION = re.compile(r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_GIT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
+_HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
 
 
@@ -94,6 +97,24 @@ def _hf_id(value: str) -> str:
     return value
 
 
+def _revision(value: str) -> str:
+    """A Hugging Face commit (40 hex digits) or a tag/branch name."""
+    if _COMMIT.match(value):
+        return value
+    if not _GIT_REF.match(value) or ".." in value or value.endswith(("/", ".lock", ".")):
+        raise ValueError(
+            "must be a Hugging Face commit (40 lowercase hex digits) or a tag/branch name such as v1.0 "
+            "(letters, digits, '.', '_', '-', '/'; at most 100 characters)"
+        )
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not _HTTP_URL.match(value):
+        raise ValueError("must be an http(s) URL such as http://prometheus-operated.monitoring.svc:9090")
+    return value
+
+
 def _label_map(value: dict[str, str]) -> dict[str, str]:
     for key, item in value.items():
         if not _LABEL_KEY.match(key) or len(key) > 317:
@@ -115,6 +136,8 @@ Image = Annotated[str, AfterValidator(_image)]
 HuggingFaceId = Annotated[str, AfterValidator(_hf_id)]
 LabelMap = Annotated[dict[str, str], AfterValidator(_label_map)]
 Duration = Annotated[str, AfterValidator(_duration)]
+Revision = Annotated[str, AfterValidator(_revision)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 # Flags that have their own config key; setting them in extraArgs would be
 # silently overridden or would fight the key.
@@ -128,6 +151,9 @@ RESERVED_ARGS = {
     "--host": "(vLLM must listen on all interfaces)",
     "--api-key": "(put credentials in Secrets, never in args)",
     "--hf-token": "hfToken",
+    "--revision": "revision",
+    "--tokenizer-revision": "revision",
+    "--code-revision": "revision",
 }
 # Environment the program owns: the token comes from a Secret, the cache path
 # from the storage settings.
@@ -168,6 +194,10 @@ class KServeConfig(_Strict):
     cert_manager: Literal["install", "existing"] = "install"
     cert_manager_version: str | None = None
     ingress_domain: DnsSubdomain = "example.com"
+    # Serverless only: install Knative Serving (operator + KnativeServing) or use the cluster's.
+    knative: Literal["install", "existing"] | None = None
+    # Serverless only: Knative's networking layer.
+    networking: Literal["kourier", "istio"] | None = None
 
     @field_validator("version")
     @classmethod
@@ -194,6 +224,14 @@ class KServeConfig(_Strict):
     def serverless(self) -> bool:
         return self.deployment_mode in ("Serverless", "Knative")
 
+    @property
+    def knative_source(self) -> str:
+        return self.knative or "install"
+
+    @property
+    def networking_layer(self) -> str:
+        return self.networking or "kourier"
+
 
 class RuntimesConfig(_Strict):
     """The Intel vLLM ClusterServingRuntimes."""
@@ -209,6 +247,57 @@ class ResourcesConfig(_Strict):
     limits: dict[str, Quantity] = Field(default_factory=dict)
 
 
+def _check_extra_args(value: list[str]) -> list[str]:
+    for arg in value:
+        flag = arg.split("=", 1)[0].replace("_", "-")
+        if flag in RESERVED_ARGS:
+            raise ValueError(f"{arg!r} is set by the program; use {RESERVED_ARGS[flag]} instead")
+    return value
+
+
+def _check_env(value: dict[str, str]) -> dict[str, str]:
+    for key in value:
+        if not _ENV_NAME.match(key):
+            raise ValueError(f"{key!r} is not a valid environment variable name")
+        if key in RESERVED_ENV:
+            raise ValueError(f"{key} is set by the program; use {RESERVED_ENV[key]} instead")
+    return value
+
+
+class ModelScalingConfig(_Strict):
+    """Per-model override of the stack's autoscaling bounds and target."""
+
+    min_replicas: int | None = Field(default=None, ge=0, le=1000)
+    max_replicas: int | None = Field(default=None, ge=1, le=1000)
+    target: int | None = Field(default=None, ge=1, le=100_000)
+
+
+class CanaryConfig(_Strict):
+    """A new version of the model served beside the stable one with a share of the traffic."""
+
+    traffic_percent: int = Field(ge=0, le=100)
+    # Name of the canary predictor (KServe v0.20 Standard mode: Deployment <model>-<name>-predictor).
+    name: DnsLabel | None = None
+    image: Image | None = None
+    revision: Revision | None = None
+    extra_args: list[str] | None = None
+    env: dict[str, str] | None = None
+
+    @field_validator("extra_args")
+    @classmethod
+    def _no_reserved_args(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _check_extra_args(value)
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return None if value is None else _check_env(value)
+
+    @property
+    def changes(self) -> bool:
+        return any(v is not None for v in (self.image, self.revision, self.extra_args, self.env))
+
+
 class ModelConfig(_Strict):
     """One model; a bare string in `models` is shorthand for `{id: ...}`."""
 
@@ -222,25 +311,22 @@ class ModelConfig(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
     resources: ResourcesConfig | None = None
     gated: bool | None = None
+    # Hugging Face commit or tag of the weights (and tokenizer): a reproducible rollout.
+    revision: Revision | None = None
+    autoscaling: ModelScalingConfig | None = None
+    canary: CanaryConfig | None = None
+    # Nodes one replica spans (multi-node serving): tensor parallel inside a node, pipeline across nodes.
+    nodes: int | None = Field(default=None, ge=1, le=16)
 
     @field_validator("extra_args")
     @classmethod
     def _no_reserved_args(cls, value: list[str]) -> list[str]:
-        for arg in value:
-            flag = arg.split("=", 1)[0].replace("_", "-")
-            if flag in RESERVED_ARGS:
-                raise ValueError(f"{arg!r} is set by the program; use {RESERVED_ARGS[flag]} instead")
-        return value
+        return _check_extra_args(value)
 
     @field_validator("env")
     @classmethod
     def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            if not _ENV_NAME.match(key):
-                raise ValueError(f"{key!r} is not a valid environment variable name")
-            if key in RESERVED_ENV:
-                raise ValueError(f"{key} is set by the program; use {RESERVED_ENV[key]} instead")
-        return value
+        return _check_env(value)
 
 
 class StorageConfig(_Strict):
@@ -260,13 +346,44 @@ class StorageConfig(_Strict):
         return value if value == "" else _dns_subdomain(value)
 
 
+DEFAULT_PROMETHEUS_ADDRESS = "http://prometheus-operated.monitoring.svc:9090"
+
+
+class KedaConfig(_Strict):
+    """KEDA: where it comes from and where it reads vLLM's metrics."""
+
+    install: bool = True
+    version: str | None = None
+    prometheus_address: HttpUrl = DEFAULT_PROMETHEUS_ADDRESS
+    # PromQL whose value is above 0 while requests arrive for a model scaled to zero
+    # (vLLM's own metrics vanish with its last pod, so they cannot wake it).
+    wake_query: str | None = Field(default=None, min_length=1, max_length=2000)
+
+    @field_validator("version")
+    @classmethod
+    def _chart_version(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.match(r"^\d+\.\d+\.\d+$", value):
+            raise ValueError("must be a KEDA chart version such as 2.18.0")
+        return value
+
+
+AutoscalingEngine = Literal["hpa", "keda", "knative"]
+AutoscalingMetric = Literal["concurrency", "rps", "cpu", "memory", "waiting", "ttft"]
+
+
 class AutoscalingConfig(_Strict):
     enabled: bool = False
+    # None resolves per deployment mode: knative (Serverless), hpa (RawDeployment).
+    engine: AutoscalingEngine | None = None
     min_replicas: int = Field(default=1, ge=0, le=1000)
     max_replicas: int = Field(default=4, ge=1, le=1000)
-    # None resolves per deployment mode: concurrency (Serverless), cpu (RawDeployment).
-    metric: Literal["concurrency", "rps", "cpu", "memory"] | None = None
-    target: int = Field(default=80, ge=1, le=100_000)
+    # None resolves per engine: concurrency (knative), cpu (hpa), waiting (keda).
+    metric: AutoscalingMetric | None = None
+    # None resolves per metric (see kserve_intel/scaling.py DEFAULT_TARGETS).
+    target: int | None = Field(default=None, ge=1, le=100_000)
+    keda: KedaConfig | None = None
 
 
 class AlertsConfig(_Strict):
@@ -379,11 +496,6 @@ def load_config(raw: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> Stac
 def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[ConfigIssue]:
     """Rules that involve more than one key."""
     kserve = config.kserve
-    if kserve.serverless:
-        yield ConfigIssue(
-            "kserve.deploymentMode", "Serverless (Knative) mode is not supported by this release; "
-            "allowed: RawDeployment (alias Standard)", kserve.deployment_mode,
-        )
     if config.namespace == kserve.namespace:
         yield ConfigIssue(
             "namespace", f"models must not live in the KServe control-plane namespace "
@@ -421,37 +533,13 @@ def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[Config
                     f"storage.{to_camel(key)}", "has no effect when storage.enabled is false "
                     "(the cache is an emptyDir); remove it", getattr(storage, key),
                 )
-    yield from _autoscaling_checks(config.autoscaling)
+    from .scaling import scaling_checks  # imports this module's types; no cycle at import time
+
+    yield from scaling_checks(config)
     yield from _monitoring_checks(config.monitoring)
     if config.hf_token is not None and "hfToken" not in {k.split(":", 1)[-1] for k in secret_keys}:
         yield ConfigIssue(
             "hfToken", "must be stored encrypted: run `pulumi config set --secret kserve-intel:hfToken <token>`",
-        )
-
-
-def _autoscaling_checks(scaling: AutoscalingConfig) -> Iterable[ConfigIssue]:
-    if not scaling.enabled:
-        for key in ("min_replicas", "max_replicas", "metric", "target"):
-            if scaling.explicitly_set(key):
-                yield ConfigIssue(
-                    f"autoscaling.{to_camel(key)}", "has no effect unless autoscaling.enabled is true",
-                    getattr(scaling, key),
-                )
-        return
-    if scaling.min_replicas > scaling.max_replicas:
-        yield ConfigIssue(
-            "autoscaling.minReplicas", f"must not exceed autoscaling.maxReplicas ({scaling.max_replicas})",
-            scaling.min_replicas,
-        )
-    if scaling.min_replicas == 0:
-        yield ConfigIssue(
-            "autoscaling.minReplicas", "scale to zero needs Serverless mode, which this release does not "
-            "support; allowed: 1 or more", 0,
-        )
-    if scaling.metric in ("concurrency", "rps"):
-        yield ConfigIssue(
-            "autoscaling.metric", "needs Serverless (Knative) mode; RawDeployment scales with an HPA on: cpu, memory",
-            scaling.metric,
         )
 
 
@@ -506,11 +594,6 @@ def _monitoring_checks(monitoring: MonitoringConfig) -> Iterable[ConfigIssue]:
 
 def _plain(value: Any) -> Any:
     return value.model_dump(by_alias=True, exclude_unset=True) if isinstance(value, BaseModel) else value
-
-
-def resolved_metric(scaling: AutoscalingConfig, serverless: bool) -> str:
-    """The metric default depends on which autoscaler reads it."""
-    return scaling.metric or ("concurrency" if serverless else "cpu")
 
 
 # --- turning pydantic errors into key paths ---------------------------------

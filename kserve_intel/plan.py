@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-from . import naming
+from . import naming, scaling as scaling_rules
 from .catalogue import lookup
-from .config import StackConfig, resolved_metric
+from .config import StackConfig
 from .errors import ConfigError, ConfigIssue
 from .platforms import PROFILES, PlatformProfile
+from .rollout import DEFAULT_CANARY_NAME, CanaryPlan, canary_issues, multinode_issues
+from .scaling import Scaling
 from .versions import KServeRelease, release
 
 
@@ -37,6 +39,15 @@ class ModelPlan:
     args: tuple[str, ...]
     env: Mapping[str, str]
     resources: Mapping[str, Mapping[str, str]]
+    scaling: Scaling = Scaling(engine=None, min_replicas=1, max_replicas=1)
+    revision: str | None = None
+    canary: CanaryPlan | None = None
+    # Nodes one replica spans; > 1 means a Ray head plus nodes - 1 workers.
+    nodes: int = 1
+
+    @property
+    def multinode(self) -> bool:
+        return self.nodes > 1
 
     @property
     def config_path(self) -> str:
@@ -44,7 +55,8 @@ class ModelPlan:
 
     @property
     def accelerators(self) -> int:
-        return self.tensor_parallel_size * self.pipeline_parallel_size
+        """Accelerators per pod: pipeline stages on other nodes bring their own."""
+        return self.tensor_parallel_size * (1 if self.multinode else self.pipeline_parallel_size)
 
     @property
     def in_cluster_url(self) -> str:
@@ -81,8 +93,27 @@ class StackPlan:
         return self.release.serverless_mode if self.config.kserve.serverless else self.release.raw_mode
 
     @property
-    def autoscaling_metric(self) -> str:
-        return resolved_metric(self.config.autoscaling, self.config.kserve.serverless)
+    def autoscaling_engine(self) -> str | None:
+        """hpa, keda or knative; None when models run a fixed replica."""
+        scaling = self.config.autoscaling
+        if not scaling.enabled:
+            return None
+        return scaling.engine or scaling_rules.default_engine(self.config.kserve.serverless)
+
+    @property
+    def keda_config(self):
+        from .config import KedaConfig
+
+        return self.config.autoscaling.keda or KedaConfig()
+
+    @property
+    def install_keda(self) -> bool:
+        return self.autoscaling_engine == "keda" and self.keda_config.install
+
+    @property
+    def install_knative(self) -> bool:
+        kserve = self.config.kserve
+        return kserve.serverless and kserve.knative_source == "install"
 
     @property
     def runtime_name(self) -> str:
@@ -96,7 +127,11 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     max_tp = runtimes.accelerators_per_node or profile.max_tensor_parallel_size
     issues: list[ConfigIssue] = []
     warnings: list[str] = []
-    models = tuple(_resolve_model(i, m, config, profile, max_tp, issues, warnings) for i, m in enumerate(config.models))
+    kserve_release = release(config.kserve.version)
+    models = tuple(
+        _resolve_model(i, m, config, profile, max_tp, kserve_release, issues, warnings)
+        for i, m in enumerate(config.models)
+    )
     issues.extend(_name_collisions(models))
     issues.extend(_token_required(config, models))
     if issues:
@@ -109,7 +144,7 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
         )
     return StackPlan(
         config=config,
-        release=release(config.kserve.version),
+        release=kserve_release,
         profile=profile,
         image=runtimes.image or profile.image,
         node_selector=MappingProxyType(dict(runtimes.node_selector if runtimes.node_selector is not None else profile.node_selector)),
@@ -120,7 +155,25 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     )
 
 
-def _resolve_model(index, model, config, profile, max_tp, issues, warnings) -> ModelPlan:
+def _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision, extra_args) -> list[str]:
+    args: list[str] = [
+        "--model", model.id,
+        "--served-model-name", served,
+        "--tensor-parallel-size", str(tp),
+        "--pipeline-parallel-size", str(pp),
+        "--max-model-len", str(max_len),
+    ]
+    if revision:
+        # The tokenizer lives in the same repository; vLLM would read it from the default branch otherwise.
+        args += ["--revision", revision, "--tokenizer-revision", revision]
+    if entry and entry.tool_call_parser:
+        args += ["--enable-auto-tool-choice", "--tool-call-parser", entry.tool_call_parser]
+    if tuning:
+        args += list(tuning.args)
+    return args + list(extra_args)
+
+
+def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues, warnings) -> ModelPlan:
     path = f"models[{index}]"
     entry = lookup(model.id)
     tuning = entry.tuning(profile.name) if entry else None
@@ -130,15 +183,17 @@ def _resolve_model(index, model, config, profile, max_tp, issues, warnings) -> M
         warnings.append(f"{path} {model.id}: Intel lists no {profile.name} settings for it; using platform defaults.")
 
     tp = model.tensor_parallel_size or (tuning.tensor_parallel_size if tuning else 1)
-    pp = model.pipeline_parallel_size or 1
-    if tp * pp > max_tp:
+    nodes = model.nodes or (tuning.nodes if tuning else 1)
+    pp = nodes if nodes > 1 else (model.pipeline_parallel_size or 1)
+    per_pod = tp if nodes > 1 else tp * pp
+    if per_pod > max_tp:
         key = "tensorParallelSize" if model.tensor_parallel_size or pp == 1 else "pipelineParallelSize"
         value = tp if key == "tensorParallelSize" else pp
         unit = "accelerators" if profile.accelerator else "NUMA nodes"
         issues.append(ConfigIssue(
-            f"{path}.{key}", f"needs {tp * pp} {unit} (tensor x pipeline parallel) but a {profile.name} node has "
+            f"{path}.{key}", f"needs {per_pod} {unit} (tensor x pipeline parallel) but a {profile.name} node has "
             f"{max_tp}; allowed: tensorParallelSize x pipelineParallelSize <= {max_tp} "
-            "(runtimes.acceleratorsPerNode)", value,
+            "(runtimes.acceleratorsPerNode), or spread the model over several nodes with `nodes`", value,
         ))
     max_len = model.max_model_len or (tuning.max_model_len if tuning and tuning.max_model_len else profile.default_max_model_len)
 
@@ -158,30 +213,20 @@ def _resolve_model(index, model, config, profile, max_tp, issues, warnings) -> M
             config.namespace,
         ))
 
-    args: list[str] = [
-        "--model", model.id,
-        "--served-model-name", model.served_model_name or model.id,
-        "--tensor-parallel-size", str(tp),
-        "--pipeline-parallel-size", str(pp),
-        "--max-model-len", str(max_len),
-    ]
-    if entry and entry.tool_call_parser:
-        args += ["--enable-auto-tool-choice", "--tool-call-parser", entry.tool_call_parser]
-    if tuning:
-        args += list(tuning.args)
-    args += model.extra_args
+    served = model.served_model_name or model.id
+    args = _vllm_args(model, served, tp, pp, max_len, entry, tuning, model.revision, model.extra_args)
 
     env = {**(tuning.env if tuning else {}), **model.env}
-    resources = profile.pod_resources(tp * pp)
+    resources = profile.pod_resources(per_pod)
     if model.resources:
         for kind in ("requests", "limits"):
             resources[kind].update(getattr(model.resources, kind))
     if profile.accelerator:
         for kind in ("requests", "limits"):
-            if resources[kind].get(profile.accelerator) != str(tp * pp):
+            if resources[kind].get(profile.accelerator) != str(per_pod):
                 issues.append(ConfigIssue(
                     f"{path}.resources.{kind}.{profile.accelerator}", "is derived from tensorParallelSize x "
-                    f"pipelineParallelSize ({tp * pp}); set those instead", resources[kind].get(profile.accelerator),
+                    f"pipelineParallelSize ({per_pod}); set those instead", resources[kind].get(profile.accelerator),
                 ))
     else:
         cpu_req, cpu_lim = resources["requests"].get("cpu"), resources["limits"].get("cpu")
@@ -197,11 +242,32 @@ def _resolve_model(index, model, config, profile, max_tp, issues, warnings) -> M
             ))
 
     gated = model.gated if model.gated is not None else (entry.gated if entry else True)
+    scaling = scaling_rules.resolve(config, model)
+    issues.extend(multinode_issues(path, model, config, kserve_release, profile, nodes, scaling))
+    canary = None
+    if model.canary is not None:
+        issues.extend(canary_issues(path, model, model.canary, config, kserve_release, name, nodes, scaling))
+        c = model.canary
+        revision = c.revision or model.revision
+        canary = CanaryPlan(
+            name=c.name or DEFAULT_CANARY_NAME,
+            traffic_percent=c.traffic_percent,
+            args=tuple(_vllm_args(model, served, tp, pp, max_len, entry, tuning, revision,
+                                  c.extra_args if c.extra_args is not None else model.extra_args)),
+            env=MappingProxyType({**env, **(c.env or {})}),
+            image=c.image,
+            revision=revision,
+        )
+        if not config.kserve.serverless and config.storage.enabled and config.storage.access_mode == "ReadWriteOnce":
+            warnings.append(
+                f"{path} {model.id}: the canary Deployment mounts the same ReadWriteOnce cache claim, so it can "
+                "only start on the node of the stable pod; use storage.accessMode ReadWriteMany."
+            )
     return ModelPlan(
         index=index,
         id=model.id,
         name=name,
-        served_model_name=model.served_model_name or model.id,
+        served_model_name=served,
         namespace=config.namespace,
         gated=gated,
         catalogued=tuning is not None,
@@ -211,6 +277,10 @@ def _resolve_model(index, model, config, profile, max_tp, issues, warnings) -> M
         args=tuple(args),
         env=MappingProxyType(env),
         resources=MappingProxyType({k: MappingProxyType(v) for k, v in resources.items()}),
+        scaling=scaling,
+        revision=model.revision,
+        canary=canary,
+        nodes=nodes,
     )
 
 

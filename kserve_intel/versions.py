@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 CHART_REPOSITORY = "oci://ghcr.io/kserve/charts"
 CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
+KNATIVE_OPERATOR_REPOSITORY = "https://knative.github.io/operator"
+KEDA_REPOSITORY = "https://kedacore.github.io/charts"
 
 # Released tags only: a tag that does not exist would fail late, at chart pull.
 SUPPORTED_TAGS: tuple[str, ...] = (
@@ -81,6 +83,59 @@ class KServeRelease:
         if self.minor == 15:
             return "v1.16.1"
         return "v1.17.0"
+
+    # --- Serverless (Knative) -------------------------------------------------
+
+    @property
+    def knative_serving_version(self) -> str:
+        """Knative Serving release KServe's install scripts pair with this tag.
+
+        v0.13/v0.14 quick-install: knative-v1.13.1; v0.15.2: 1.15.2; v0.20.0
+        (kserve-deps.env): 1.21.1, which we also use for v0.16-v0.19.
+        """
+        if self.minor <= 14:
+            return "1.13.1"
+        if self.minor == 15:
+            return "1.15.2"
+        return "1.21.1"
+
+    @property
+    def knative_operator_chart_version(self) -> str:
+        """Chart of https://knative.github.io/operator that installs that Serving.
+
+        The repository's oldest chart is v1.14.2, so Serving 1.13 comes from the
+        v1.15.2 operator, which still ships the manifests of the earlier minors.
+        """
+        return "v1.15.2" if self.minor <= 15 else "v1.21.1"
+
+    # --- autoscaling ----------------------------------------------------------
+
+    @property
+    def supports_keda_autoscaler_class(self) -> bool:
+        """`serving.kserve.io/autoscalerClass: keda` and `predictor.autoScaling` (v0.15+)."""
+        return self.minor >= 15
+
+    @property
+    def keda_chart_version(self) -> str:
+        """KEDA chart (kedacore/keda) KServe pairs with this tag: 2.14.0 up to v0.15, 2.18.0 for v0.20."""
+        return "2.14.0" if self.minor <= 15 else "2.18.0"
+
+    # --- rollout --------------------------------------------------------------
+
+    @property
+    def supports_spec_canary(self) -> bool:
+        """`spec.canary[]`: a canary Deployment beside the stable one in Standard mode (v0.20, PR #5672)."""
+        return self.minor >= 20
+
+    @property
+    def supports_worker_spec(self) -> bool:
+        """`predictor.workerSpec` and runtime `workerSpec` for multi-node serving (v0.14+)."""
+        return self.minor >= 14
+
+    @property
+    def supports_local_model_cache(self) -> bool:
+        """`LocalModelCache` CRD and the localmodel controller (v0.15+)."""
+        return self.minor >= 15
 
     @property
     def schema_tag(self) -> str:

@@ -37,8 +37,9 @@ def test_defaults_match_the_documented_contract():
     assert (config.storage.enabled, config.storage.size, config.storage.storage_class, config.storage.access_mode) == (
         True, "100Gi", "", "ReadWriteOnce")
     scaling = config.autoscaling
-    assert (scaling.enabled, scaling.min_replicas, scaling.max_replicas, scaling.metric, scaling.target) == (
-        False, 1, 4, None, 80)
+    assert (scaling.enabled, scaling.engine, scaling.min_replicas, scaling.max_replicas, scaling.metric, scaling.target,
+            scaling.keda) == (False, None, 1, 4, None, None, None)
+    assert (config.kserve.knative, config.kserve.networking) == (None, None)
     assert config.hf_token is None
 
 
@@ -74,7 +75,6 @@ BAD_INPUTS = [
     ({"platform": "xeon", "storage": {"accessMode": "RWX"}}, ["kserve-intel:storage.accessMode", "'ReadWriteOnce'"]),
     ({"platform": "xeon", "kserve": {"version": "0.12.0"}}, ['kserve-intel:kserve.version = "0.12.0"', "supported: v0.13.0", "v0.20.0"]),
     ({"platform": "xeon", "kserve": {"version": "0.21.0"}}, ["kserve-intel:kserve.version", "unsupported KServe version"]),
-    ({"platform": "xeon", "kserve": {"deploymentMode": "Serverless"}}, ["kserve-intel:kserve.deploymentMode", "allowed: RawDeployment"]),
     ({"platform": "xeon", "kserve": {"deploymentMode": "Raw"}}, ["kserve-intel:kserve.deploymentMode", "'RawDeployment'"]),
     ({"platform": "xeon", "kserve": {"certManager": "yes"}}, ["kserve-intel:kserve.certManager", "'install' or 'existing'"]),
     ({"platform": "xeon", "kserve": {"install": False, "certManager": "existing"}}, ["kserve-intel:kserve.certManager", "no effect when kserve.install is false"]),
@@ -88,7 +88,7 @@ BAD_INPUTS = [
     ({"platform": "xeon", "autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 2}}, ["kserve-intel:autoscaling.minReplicas = 3", "must not exceed autoscaling.maxReplicas (2)"]),
     ({"platform": "xeon", "autoscaling": {"enabled": True, "maxReplicas": -1}}, ["kserve-intel:autoscaling.maxReplicas = -1", "greater than or equal to 1"]),
     ({"platform": "xeon", "autoscaling": {"enabled": True, "minReplicas": -2}}, ["kserve-intel:autoscaling.minReplicas = -2", "greater than or equal to 0"]),
-    ({"platform": "xeon", "autoscaling": {"enabled": True, "minReplicas": 0}}, ["kserve-intel:autoscaling.minReplicas = 0", "scale to zero"]),
+    ({"platform": "xeon", "autoscaling": {"enabled": True, "minReplicas": 0}}, ["kserve-intel:autoscaling.minReplicas = 0", "scale to zero is not possible with the HPA", "engine keda"]),
     ({"platform": "xeon", "autoscaling": {"enabled": True, "metric": "concurrency"}}, ["kserve-intel:autoscaling.metric", "RawDeployment scales with an HPA on: cpu, memory"]),
     ({"platform": "xeon", "autoscaling": {"maxReplicas": 8}}, ["kserve-intel:autoscaling.maxReplicas = 8", "no effect unless autoscaling.enabled"]),
     ({"platform": "xeon", "storage": {"enabled": False, "storageClass": "fast"}}, ["kserve-intel:storage.storageClass", "no effect when storage.enabled is false"]),

@@ -85,6 +85,9 @@ def controller_release(plan: StackPlan) -> HelmRelease:
     }
     if plan.release.has_modelmesh_values:
         values["kserve"]["modelmesh"] = {"enabled": False}
+    if kserve.serverless and kserve.networking_layer == "kourier":
+        # Kourier routes Knative's own hosts; KServe's top-level Istio VirtualService would need Istio.
+        values["kserve"]["controller"]["gateway"]["disableIstioVirtualHost"] = True
     return HelmRelease(
         name=plan.release.controller_chart,
         chart=f"{CHART_REPOSITORY}/{plan.release.controller_chart}",

@@ -8,7 +8,10 @@ from typing import Any
 from .. import naming
 from ..platforms import CACHE_MOUNT_PATH
 from ..plan import ModelPlan, StackPlan
+from .canary import apply_canary
+from .multinode import apply_multinode
 from .runtime import env_list
+from .scaling import predictor_scaling
 from .security import pod_security_context
 
 CACHE_VOLUME = "model-cache"
@@ -74,21 +77,6 @@ def ready_timeout_minutes(plan: StackPlan) -> int:
     return plan.profile.startup_minutes + IMAGE_PULL_MINUTES
 
 
-def _scaling(plan: StackPlan) -> tuple[dict[str, Any], dict[str, str]]:
-    scaling = plan.config.autoscaling
-    if not scaling.enabled:
-        # A fixed single replica and no HPA at all.
-        return {"minReplicas": 1, "maxReplicas": 1}, {
-            "serving.kserve.io/autoscalerClass": plan.release.autoscaler_class_off,
-        }
-    return {
-        "minReplicas": scaling.min_replicas,
-        "maxReplicas": scaling.max_replicas,
-        "scaleMetric": plan.autoscaling_metric,
-        "scaleTarget": scaling.target,
-    }, {"serving.kserve.io/autoscalerClass": "hpa"}
-
-
 def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[str, Any]:
     profile = plan.profile
     env = env_list(model.env)
@@ -101,7 +89,8 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         cache_volume = {"name": CACHE_VOLUME, "persistentVolumeClaim": {"claimName": naming.cache_claim_name(model.name)}}
     else:
         cache_volume = {"name": CACHE_VOLUME, "emptyDir": {"sizeLimit": plan.config.storage.size}}
-    replicas, scaling_annotations = _scaling(plan)
+    replicas, scaling_annotations = predictor_scaling(plan, model)
+    serverless = plan.config.kserve.serverless
     labels = naming.labels(model.name, "inference-server")
     predictor: dict[str, Any] = {
         **replicas,
@@ -110,8 +99,6 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         "labels": {**labels, **naming.stack_labels(plan.stack)},
         "automountServiceAccountToken": False,
         "securityContext": pod_security_context(),
-        # vLLM drains in-flight requests on SIGTERM.
-        "terminationGracePeriodSeconds": 120,
         "model": {
             "modelFormat": {"name": profile.model_format},
             "runtime": plan.runtime_name,
@@ -122,10 +109,19 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         },
         "volumes": [cache_volume],
     }
+    if not serverless:
+        # vLLM drains in-flight requests on SIGTERM. (Knative refuses the field and
+        # derives the grace period from the revision timeout.)
+        predictor["terminationGracePeriodSeconds"] = 120
     if profile.runtime_class_name:
         predictor["runtimeClassName"] = profile.runtime_class_name
     timeout = ready_timeout_minutes(plan) * 60
-    return {
+    if serverless:
+        # Knative's default progress deadline (10 min) kills a loading LLM pod (kserve/kserve#3795).
+        scaling_annotations = {**scaling_annotations, "serving.knative.dev/progress-deadline": f"{timeout // 60}m"}
+    if model.revision:
+        scaling_annotations = {**scaling_annotations, "kserve-intel/model-revision": model.revision}
+    isvc = {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
         "metadata": {
@@ -143,3 +139,4 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         },
         "spec": {"predictor": predictor},
     }
+    return apply_multinode(plan, model, apply_canary(plan, model, isvc))
