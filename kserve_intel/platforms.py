@@ -165,47 +165,33 @@ XEON = PlatformProfile(
     startup_minutes=60,
 )
 
-GAUDI = PlatformProfile(
-    name="gaudi",
-    description="Intel Gaudi2 (vLLM HPU backend)",
-    image="opea/vllm-gaudi:1.22.0",
-    args=_GAUDI_ARGS + ("--max-num-seqs", "256"),
-    env=MappingProxyType(_GAUDI_ENV),
-    accelerator="habana.ai/gaudi",
-    max_tensor_parallel_size=8,
-    default_max_model_len=8192,
-    resources=Resources(
-        requests=MappingProxyType({"cpu": "10", "memory": "96Gi"}),
-        limits=MappingProxyType({"cpu": "20", "memory": "120Gi"}),
-    ),
-    resources_per_accelerator=True,
-    node_selector=MappingProxyType(_GAUDI_NODE_SELECTOR),
-    tolerations=_GAUDI_TOLERATIONS,
-    runtime_class_name="habana",
-    capabilities=_GAUDI_CAPABILITIES,
-    startup_minutes=90,
-)
+def _gaudi(name: str, description: str, max_num_seqs: int, max_model_len: int,
+           requests: dict[str, str], limits: dict[str, str]) -> PlatformProfile:
+    """Gaudi generations share the image, flags, env and exceptions; they differ in size."""
+    return PlatformProfile(
+        name=name,
+        description=description,
+        image="opea/vllm-gaudi:1.22.0",
+        args=_GAUDI_ARGS + ("--max-num-seqs", str(max_num_seqs)),
+        env=MappingProxyType(_GAUDI_ENV),
+        accelerator="habana.ai/gaudi",
+        max_tensor_parallel_size=8,
+        default_max_model_len=max_model_len,
+        resources=Resources(requests=MappingProxyType(requests), limits=MappingProxyType(limits)),
+        resources_per_accelerator=True,
+        node_selector=MappingProxyType(_GAUDI_NODE_SELECTOR),
+        tolerations=_GAUDI_TOLERATIONS,
+        runtime_class_name="habana",
+        capabilities=_GAUDI_CAPABILITIES,
+        startup_minutes=90,
+    )
 
-GAUDI3 = PlatformProfile(
-    name="gaudi3",
-    description="Intel Gaudi3 (vLLM HPU backend)",
-    image="opea/vllm-gaudi:1.22.0",
-    args=_GAUDI_ARGS + ("--max-num-seqs", "512"),
-    env=MappingProxyType(_GAUDI_ENV),
-    accelerator="habana.ai/gaudi",
-    max_tensor_parallel_size=8,
-    default_max_model_len=16384,
-    resources=Resources(
-        requests=MappingProxyType({"cpu": "12", "memory": "128Gi"}),
-        limits=MappingProxyType({"cpu": "24", "memory": "200Gi"}),
-    ),
-    resources_per_accelerator=True,
-    node_selector=MappingProxyType(_GAUDI_NODE_SELECTOR),
-    tolerations=_GAUDI_TOLERATIONS,
-    runtime_class_name="habana",
-    capabilities=_GAUDI_CAPABILITIES,
-    startup_minutes=90,
-)
+
+# Per-card CPU and memory, sized so eight cards' pods fit one HLS node.
+GAUDI = _gaudi("gaudi", "Intel Gaudi2 (vLLM HPU backend)", 256, 8192,
+               requests={"cpu": "10", "memory": "96Gi"}, limits={"cpu": "20", "memory": "120Gi"})
+GAUDI3 = _gaudi("gaudi3", "Intel Gaudi3 (vLLM HPU backend)", 512, 16384,
+                requests={"cpu": "12", "memory": "128Gi"}, limits={"cpu": "24", "memory": "200Gi"})
 
 PROFILES: Mapping[str, PlatformProfile] = MappingProxyType(
     {profile.name: profile for profile in (XEON, GAUDI, GAUDI3)}
