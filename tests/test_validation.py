@@ -437,3 +437,30 @@ def test_every_vendored_crd_version_compiles() -> None:
                 assert validator.schema["properties"]["metadata"]["additionalProperties"] is False
                 count += 1
     assert count >= 25
+
+
+def test_kinds_without_a_vendored_crd_are_reported_not_passed_silently() -> None:
+    from kserve_intel.validation import not_schema_checked
+
+    serving = {
+        "apiVersion": "operator.knative.dev/v1beta1",
+        "kind": "KnativeServing",
+        "metadata": {"name": "knative-serving", "namespace": "knative-serving"},
+        "spec": {"version": "1.21.1"},
+    }
+    assert not_schema_checked(serving)
+    assert validate_object(serving) == []
+    bad = {**serving, "metadata": {"name": "Knative_Serving", "namespace": "knative-serving"}}
+    assert validate_object(bad)  # metadata is still checked
+    other = {**serving, "apiVersion": "operator.knative.dev/v1beta1", "kind": "KnativeEventing"}
+    assert not not_schema_checked(other)
+    assert any("no schema for" in e for e in validate_object(other))
+
+
+def test_serverless_render_validates_with_the_unchecked_kind_named(tmp_path, capsys) -> None:
+    from kserve_intel.validation import validate_directory
+    from offline.render import render
+
+    out = render("xeon", {"kserve.deploymentMode": "Serverless"}, tmp_path / "sv")
+    assert validate_directory(out) == []
+    assert "KnativeServing/knative-serving: spec not schema-checked" in capsys.readouterr().err
