@@ -4,10 +4,16 @@ Each component only wires manifests from `kserve_intel.builders` into
 pulumi_kubernetes resources, with parents, dependencies, secrets and timeouts.
 """
 
+from .hub_access import verify_hub_access
 from .intel_runtimes import IntelRuntimes
 from .kserve_operator import KServeOperator
 from .model_deployment import ModelDeployment
 from .model_namespace import ModelNamespace
+from .network_isolation import NetworkIsolation
 from .stack_config import read_stack_plan
+from .traffic import TrafficRoutes
 
-__all__ = ["IntelRuntimes", "KServeOperator", "ModelDeployment", "ModelNamespace", "read_stack_plan"]
+__all__ = [
+    "IntelRuntimes", "KServeOperator", "ModelDeployment", "ModelNamespace", "NetworkIsolation",
+    "TrafficRoutes", "read_stack_plan", "verify_hub_access",
+]

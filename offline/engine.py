@@ -17,6 +17,8 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAIN = PROJECT_ROOT / "__main__.py"
 PROJECT = "kserve-intel"
+# Keys `pulumi config set --secret` would mark (a nested secret marks its whole top-level key).
+SECRET_CONFIG_KEYS = frozenset({f"{PROJECT}:hfToken", f"{PROJECT}:apisix"})
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
@@ -40,7 +42,7 @@ class Registration:
         """The Kubernetes object this registration sends, or None for non-objects."""
         if not self.type.startswith("kubernetes:") or self.type.startswith("kubernetes:helm.sh"):
             return None
-        keys = ("apiVersion", "kind", "metadata", "spec", "type", "data", "stringData")
+        keys = ("apiVersion", "kind", "metadata", "spec", "type", "data", "stringData", "automountServiceAccountToken")
         return {k: self.inputs[k] for k in keys if k in self.inputs}
 
 
@@ -77,7 +79,7 @@ def stack_config(stack: str, overrides: Mapping[str, str] | None = None) -> tupl
     for key, value in (overrides or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
         config[full] = value
-        if full == f"{PROJECT}:hfToken":
+        if full in SECRET_CONFIG_KEYS:
             secret_keys.append(full)  # as `pulumi config set --secret` would
     return config, secret_keys
 
@@ -96,9 +98,14 @@ def evaluate(
     config: Mapping[str, str],
     secret_keys: Iterable[str] = (),
     stack: str = "dev",
-    preview: bool = False,
+    preview: bool = True,
 ) -> Evaluation:
-    """Run `__main__.py` once; raise whatever the program raises."""
+    """Run `__main__.py` once; raise whatever the program raises.
+
+    By default the program runs as `pulumi preview` does, so nothing outside
+    this process is contacted (the Hugging Face token check runs only on
+    `pulumi up`); pass `preview=False` to evaluate it as `pulumi up`.
+    """
     import pulumi
     from pulumi.runtime import mocks
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
+from ..config import DEFAULT_HF_ENDPOINT
 from ..platforms import CACHE_MOUNT_PATH
 from ..plan import ModelPlan, StackPlan
 from .runtime import env_list
@@ -92,6 +93,9 @@ def _scaling(plan: StackPlan) -> tuple[dict[str, Any], dict[str, str]]:
 def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[str, Any]:
     profile = plan.profile
     env = env_list(model.env)
+    if plan.config.hf_endpoint != DEFAULT_HF_ENDPOINT:
+        # A mirror: the hub client in vLLM downloads from it instead of huggingface.co.
+        env.append({"name": "HF_ENDPOINT", "value": plan.config.hf_endpoint})
     if with_token:
         env.append({
             "name": naming.HF_TOKEN_KEY,
@@ -106,6 +110,7 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
     predictor: dict[str, Any] = {
         **replicas,
         "labels": labels,
+        "serviceAccountName": naming.MODEL_SERVICE_ACCOUNT,
         "automountServiceAccountToken": False,
         "securityContext": pod_security_context(),
         # vLLM drains in-flight requests on SIGTERM.
