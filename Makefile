@@ -3,11 +3,13 @@ PYTHON ?= python3
 VENV   ?= .venv
 STACK  ?= xeon
 PY     := $(VENV)/bin/python
+# checkov cannot share .venv (it pins packaging<24, pulumi needs >=26).
+CHECKOV_VENV ?= .venv-checkov
 # Pulumi state goes to a local file backend unless you are already logged in.
 BACKEND ?= file://$(CURDIR)/.pulumi-state
 SET    ?=
 
-.PHONY: help venv test render validate golden preview up destroy login stack
+.PHONY: help venv checkov test render validate golden preview up destroy login stack
 
 help:
 	@echo "make test                    create .venv and run the test suite"
@@ -22,8 +24,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-test: venv
-	$(PY) -m pytest -q
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --disable-pip-version-check -q -r requirements-checkov.txt
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed
+
+test: venv checkov
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -q
 
 render: venv
 	$(PY) -m offline.render --stack $(STACK) $(foreach kv,$(SET),--set $(kv))
