@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 STACK  ?= xeon
 PY     := $(VENV)/bin/python
+# checkov cannot share .venv (it pins packaging<24, pulumi needs >=26).
+CHECKOV_VENV ?= .venv-checkov
 # Pulumi state goes to a local file backend unless you are already logged in.
 BACKEND ?= file://$(CURDIR)/.pulumi-state
 SET    ?=
@@ -13,7 +15,7 @@ SMOKE_ARGS ?=
 # make up ADOPT=1: adopt the namespace and model caches a previous destroy retained.
 ADOPT  ?=
 
-.PHONY: help venv test bench render validate golden schema smoke preview up destroy login stack policy-venv
+.PHONY: help venv checkov test bench render validate golden schema smoke preview up destroy login stack policy-venv
 
 help:
 	@echo "make test                    create .venv and run the test suite"
@@ -33,8 +35,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-test: venv
-	$(PY) -m pytest -q
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --disable-pip-version-check -q -r requirements-checkov.txt
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed
+
+test: venv checkov
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -q
 
 bench: venv
 	$(PY) -m offline.bench --out docs/benchmarks.md

@@ -2,19 +2,23 @@
 
 import pulumi
 
-from components import (IntelRuntimes, KServeOperator, ModelDeployment, ModelNamespace, Monitoring,
-                        ServingDependencies, read_stack_plan)
+from components import (IntelRuntimes, KServeOperator, ModelDeployment, ModelNamespace, Monitoring, NetworkIsolation,
+                        ServingDependencies, TrafficRoutes, read_stack_plan, verify_hub_access)
 
 plan = read_stack_plan()  # every config error is reported here, before any resource
+verify_hub_access(plan)  # `pulumi up` only: the token can read every gated model
 dependencies = ServingDependencies("serving-dependencies", plan)  # Knative / KEDA when configured
 operator = KServeOperator("kserve", plan, opts=pulumi.ResourceOptions(depends_on=[dependencies]))
 after_operator = pulumi.ResourceOptions(depends_on=[operator, dependencies])
 runtimes = IntelRuntimes("intel-runtimes", plan, opts=after_operator)
 namespace = ModelNamespace("models", plan)
+isolation = NetworkIsolation("network", plan, opts=pulumi.ResourceOptions(depends_on=[namespace]))
 models = [
-    ModelDeployment(m.name, plan, m, namespace, opts=pulumi.ResourceOptions(depends_on=[dependencies, operator, runtimes]))
+    ModelDeployment(m.name, plan, m, namespace,
+                    opts=pulumi.ResourceOptions(depends_on=[dependencies, operator, runtimes, isolation]))
     for m in plan.models
 ]
+traffic = TrafficRoutes("traffic", plan, opts=pulumi.ResourceOptions(depends_on=[namespace, *models]))
 monitoring = Monitoring("monitoring", plan, opts=pulumi.ResourceOptions(depends_on=[namespace]))
 
 pulumi.export("platform", plan.profile.name)
@@ -22,4 +26,5 @@ pulumi.export("kserveVersion", plan.release.tag)
 pulumi.export("deploymentMode", plan.deployment_mode)
 pulumi.export("runtime", runtimes.runtime_name)
 pulumi.export("models", [m.summary() for m in models])
+pulumi.export("routes", traffic.endpoints)
 pulumi.export("monitoring", monitoring.summary())

@@ -4,15 +4,18 @@ Each component only wires manifests from `kserve_intel.builders` into
 pulumi_kubernetes resources, with parents, dependencies, secrets and timeouts.
 """
 
+from .hub_access import verify_hub_access
 from .intel_runtimes import IntelRuntimes
 from .kserve_operator import KServeOperator
 from .model_deployment import ModelDeployment
 from .model_namespace import ModelNamespace
 from .monitoring import Monitoring
+from .network_isolation import NetworkIsolation
 from .serving_dependencies import ServingDependencies
 from .stack_config import read_stack_plan
+from .traffic import TrafficRoutes
 
 __all__ = [
-    "IntelRuntimes", "KServeOperator", "ModelDeployment", "ModelNamespace", "Monitoring",
-    "ServingDependencies", "read_stack_plan",
+    "IntelRuntimes", "KServeOperator", "ModelDeployment", "ModelNamespace", "Monitoring", "NetworkIsolation",
+    "ServingDependencies", "TrafficRoutes", "read_stack_plan", "verify_hub_access",
 ]

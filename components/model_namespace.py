@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from kserve_intel import naming
+from kserve_intel.builders.identity import model_service_account
 from kserve_intel.builders.model import hf_token_secret, model_namespace
 from kserve_intel.plan import StackPlan
 
@@ -25,6 +26,10 @@ class ModelNamespace(pulumi.ComponentResource):
         self.namespace = apply(
             model_namespace(plan),
             pulumi.ResourceOptions(parent=self, retain_on_delete=storage.enabled and storage.retain_on_destroy),
+        )
+        # The vLLM pods' own identity: no roles, no token mounted.
+        self.service_account = apply(
+            model_service_account(plan), pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
         )
         self.token_secret = None
         token = plan.config.hf_token

@@ -7,6 +7,7 @@ lists every bad key with its value and what is allowed.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from typing import Annotated, Any, Iterable, Literal, Mapping, Union, get_args, get_origin
@@ -161,6 +162,7 @@ RESERVED_ENV = {
     "HF_TOKEN": "hfToken",
     "HUGGING_FACE_HUB_TOKEN": "hfToken",
     "HF_HOME": "storage",
+    "HF_ENDPOINT": "hfEndpoint",
 }
 
 
@@ -425,7 +427,171 @@ class MonitoringConfig(_Strict):
     grafana_dashboard: GrafanaDashboardConfig = Field(default_factory=GrafanaDashboardConfig)
 
 
+# --- traffic path: ingress, gateways, network isolation ----------------------
+
+_HOST = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[^\s]*)?$")
+
+
+def _host(value: str) -> str:
+    if value and (len(value) > 253 or not _HOST.match(value)):
+        raise ValueError("must be a DNS host name such as llm.example.com (a leading '*.' is allowed), or empty")
+    return value
+
+
+def _url(value: str) -> str:
+    if not _URL.match(value):
+        raise ValueError("must be an http:// or https:// URL such as https://huggingface.co")
+    return value.rstrip("/")
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError("must be a CIDR block such as 10.0.0.0/8 (host bits zero)") from None
+    return value
+
+
+Host = Annotated[str, AfterValidator(_host)]
+Url = Annotated[str, AfterValidator(_url)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+class IngressTlsConfig(_Strict):
+    secret_name: str = ""
+
+    @field_validator("secret_name")
+    @classmethod
+    def _secret(cls, value: str) -> str:
+        return value if value == "" else _dns_subdomain(value)
+
+
+class IngressConfig(_Strict):
+    """A Kubernetes Ingress per model (ingress-nginx by default)."""
+
+    enabled: bool = False
+    class_name: str = "nginx"
+    host: Host = ""
+    # path: /<model>/... on one host (ingress-nginx rewrite); host: <model>.<host>, any controller.
+    routing: Literal["path", "host"] = "path"
+    tls: IngressTlsConfig = Field(default_factory=IngressTlsConfig)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    # Where the ingress controller runs: allowed through the network policy.
+    controller_namespace: DnsLabel = "ingress-nginx"
+
+    @field_validator("class_name")
+    @classmethod
+    def _class(cls, value: str) -> str:
+        return _dns_subdomain(value)
+
+    @field_validator("annotations")
+    @classmethod
+    def _annotation_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not _LABEL_KEY.match(key) or len(key) > 317:
+                raise ValueError(f"{key!r} is not a valid Kubernetes annotation key")
+        return value
+
+
+DEFAULT_KEYCLOAK_DISCOVERY = "http://keycloak.default.svc.cluster.local/realms/master/.well-known/openid-configuration"
+
+
+class KeycloakConfig(_Strict):
+    discovery_url: Url = DEFAULT_KEYCLOAK_DISCOVERY
+    client_id: str = Field(min_length=1, max_length=255)
+    client_secret: SecretStr
+    realm: str = Field(default="master", min_length=1, max_length=255)
+    # introspection: ask Keycloak per request; jwks: verify signatures locally.
+    token_validation: Literal["introspection", "jwks"] = "introspection"
+
+
+class ApisixAuthConfig(_Strict):
+    keycloak: KeycloakConfig
+    bearer_only: bool = True
+
+
+class RateLimitConfig(_Strict):
+    enabled: bool = True
+    requests_per_minute: int = Field(default=60, ge=1, le=1_000_000)
+    burst: int = Field(default=20, ge=0, le=1_000_000)
+    key: Literal["remote_addr", "http_x_forwarded_for", "http_authorization"] = "remote_addr"
+
+
+class ApisixConfig(_Strict):
+    """An ApisixRoute per model: Keycloak OIDC, rate limit, path rewrite."""
+
+    enabled: bool = False
+    gateway_namespace: DnsLabel = "auth-apisix"
+    ingress_class_name: str = "apisix"
+    host: Host = ""
+    auth: ApisixAuthConfig | None = None
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
+
+    @field_validator("ingress_class_name")
+    @classmethod
+    def _class(cls, value: str) -> str:
+        return _dns_subdomain(value)
+
+
+class GatewayRefConfig(_Strict):
+    name: DnsSubdomain
+    namespace: DnsLabel
+    section_name: DnsLabel | None = None
+
+
+class GatewayApiConfig(_Strict):
+    """Gateway API routes: our own HTTPRoutes, or KServe's (v0.15+)."""
+
+    enabled: bool = False
+    # stack: this program creates one HTTPRoute per model; kserve: the KServe
+    # controller creates them (enableGatewayApi). Never both.
+    routes: Literal["stack", "kserve"] = "stack"
+    gateway: GatewayRefConfig | None = None
+    host: Host = ""
+
+
+class GenaiGatewayConfig(_Strict):
+    """The model list a LiteLLM-based gateway consumes."""
+
+    enabled: bool = False
+    namespace: DnsLabel = "genai-gateway"
+    config_map_name: DnsSubdomain = "kserve-intel-models"
+
+
+class PeerConfig(_Strict):
+    """One allowed source: a namespace by name, or namespaces by labels."""
+
+    namespace: DnsLabel | None = None
+    namespace_labels: LabelMap | None = None
+
+
+class HubProxyConfig(_Strict):
+    cidr: Cidr | None = None
+    namespace: DnsLabel | None = None
+    port: int = Field(ge=1, le=65535)
+
+
+PRIVATE_CIDRS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+
+class EgressConfig(_Strict):
+    # direct: HTTPS to the internet (not to exceptCIDRs); proxy: only to the
+    # proxy or in-cluster mirror; none: air-gapped (weights already cached).
+    hub: Literal["direct", "proxy", "none"] = "direct"
+    except_cidrs: list[Cidr] = Field(default_factory=lambda: list(PRIVATE_CIDRS))
+    proxy: HubProxyConfig | None = None
+
+
+class NetworkPolicyConfig(_Strict):
+    enabled: bool = True
+    allow_from: list[PeerConfig] = Field(default_factory=list)
+    monitoring_namespace: DnsLabel | None = "monitoring"
+    egress: EgressConfig = Field(default_factory=EgressConfig)
+
+
 Platform = Literal["xeon", "gaudi", "gaudi3"]
+DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 
 
 class StackConfig(_Strict):
@@ -440,6 +606,13 @@ class StackConfig(_Strict):
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     hf_token: SecretStr | None = None
+    validate_token: bool = True
+    hf_endpoint: Url = DEFAULT_HF_ENDPOINT
+    ingress: IngressConfig = Field(default_factory=IngressConfig)
+    apisix: ApisixConfig = Field(default_factory=ApisixConfig)
+    gateway_api: GatewayApiConfig = Field(default_factory=GatewayApiConfig)
+    genai_gateway: GenaiGatewayConfig = Field(default_factory=GenaiGatewayConfig)
+    network_policy: NetworkPolicyConfig = Field(default_factory=NetworkPolicyConfig)
 
     @field_validator("models", mode="before")
     @classmethod
@@ -451,6 +624,8 @@ class StackConfig(_Strict):
 
 # Keys whose values must never be echoed in messages.
 SECRET_KEYS = frozenset({"hfToken"})
+# Nested fields whose values must never be echoed either.
+SECRET_FIELDS = frozenset({"clientSecret"})
 # Namespaces models must not share: KServe does not mutate pods in its own
 # control-plane namespace, and system namespaces are not for workloads.
 RESERVED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "cert-manager", "default"})
@@ -537,6 +712,7 @@ def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[Config
 
     yield from scaling_checks(config)
     yield from _monitoring_checks(config.monitoring)
+    yield from _traffic_checks(config, {k.split(":", 1)[-1] for k in secret_keys})
     if config.hf_token is not None and "hfToken" not in {k.split(":", 1)[-1] for k in secret_keys}:
         yield ConfigIssue(
             "hfToken", "must be stored encrypted: run `pulumi config set --secret kserve-intel:hfToken <token>`",
@@ -596,6 +772,114 @@ def _plain(value: Any) -> Any:
     return value.model_dump(by_alias=True, exclude_unset=True) if isinstance(value, BaseModel) else value
 
 
+def _unused(section: _Strict, path: str, reason: str, keep: tuple[str, ...] = ("enabled",)) -> Iterable[ConfigIssue]:
+    """Every explicitly set key of a section that has no effect, one issue each."""
+    for key in sorted(section.model_fields_set):
+        if key not in keep:
+            value = getattr(section, key)
+            if isinstance(value, BaseModel):
+                value = value.model_dump(by_alias=True, exclude_unset=True)
+            yield ConfigIssue(f"{path}.{to_camel(key)}", f"has no effect {reason}; remove it", value)
+
+
+def _traffic_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[ConfigIssue]:
+    """Ingress, APISIX, Gateway API, GenAI gateway, network policy and token validation."""
+    from .versions import release
+
+    ingress = config.ingress
+    if not ingress.enabled:
+        yield from _unused(ingress, "ingress", "unless ingress.enabled is true")
+    elif ingress.routing == "host" and (not ingress.host or ingress.host.startswith("*.")):
+        yield ConfigIssue(
+            "ingress.host", "routing 'host' serves each model at <model>.<host>, so host must be a domain "
+            "such as llm.example.com (no wildcard)", ingress.host,
+        )
+
+    apisix = config.apisix
+    if not apisix.enabled:
+        yield from _unused(apisix, "apisix", "unless apisix.enabled is true")
+    else:
+        if apisix.auth is None:
+            yield ConfigIssue(
+                "apisix.auth.keycloak", "is required: model routes are never exposed without authentication; "
+                "set discoveryUrl, clientId and clientSecret (secret)",
+            )
+        elif "apisix" not in secret_keys:
+            yield ConfigIssue(
+                "apisix.auth.keycloak.clientSecret", "must be stored encrypted: run `pulumi config set --secret "
+                "--path 'kserve-intel:apisix.auth.keycloak.clientSecret' <secret>`",
+            )
+        if not apisix.rate_limit.enabled:
+            yield from _unused(apisix.rate_limit, "apisix.rateLimit", "unless apisix.rateLimit.enabled is true")
+
+    gateway = config.gateway_api
+    if not gateway.enabled:
+        yield from _unused(gateway, "gatewayApi", "unless gatewayApi.enabled is true")
+    else:
+        if gateway.gateway is None:
+            yield ConfigIssue("gatewayApi.gateway", "is required: {name, namespace} of the Gateway the routes attach to")
+        if gateway.routes == "kserve":
+            if not config.kserve.install:
+                yield ConfigIssue(
+                    "gatewayApi.routes", "'kserve' configures the KServe controller this stack installs, but "
+                    "kserve.install is false; use 'stack' (and make sure the existing KServe has enableGatewayApi off)",
+                    gateway.routes,
+                )
+            elif not release(config.kserve.version).kserve_gateway_api:
+                yield ConfigIssue(
+                    "gatewayApi.routes", f"'kserve' needs KServe v0.15.0 or later (kserve.version is "
+                    f"{config.kserve.version}); use 'stack'", gateway.routes,
+                )
+            if gateway.explicitly_set("host"):
+                yield ConfigIssue(
+                    "gatewayApi.host", "has no effect with routes 'kserve': KServe names hosts "
+                    "<model>-<namespace>.<kserve.ingressDomain>; remove it", gateway.host,
+                )
+
+    genai = config.genai_gateway
+    if not genai.enabled:
+        yield from _unused(genai, "genaiGateway", "unless genaiGateway.enabled is true")
+
+    policy = config.network_policy
+    if not policy.enabled:
+        yield from _unused(policy, "networkPolicy", "when networkPolicy.enabled is false")
+    else:
+        for index, peer in enumerate(policy.allow_from):
+            if (peer.namespace is None) == (peer.namespace_labels is None):
+                yield ConfigIssue(
+                    f"networkPolicy.allowFrom[{index}]", "needs exactly one of namespace or namespaceLabels",
+                    peer.model_dump(by_alias=True, exclude_none=True),
+                )
+        egress = policy.egress
+        if egress.hub != "direct" and egress.explicitly_set("except_cidrs"):
+            yield ConfigIssue(
+                "networkPolicy.egress.exceptCidrs", "has no effect unless networkPolicy.egress.hub is 'direct'; "
+                "remove it", egress.except_cidrs,
+            )
+        if egress.hub == "proxy":
+            proxy = egress.proxy
+            if proxy is None:
+                yield ConfigIssue(
+                    "networkPolicy.egress.proxy", "is required when hub is 'proxy': {cidr or namespace, port}",
+                )
+            elif (proxy.cidr is None) == (proxy.namespace is None):
+                yield ConfigIssue(
+                    "networkPolicy.egress.proxy", "needs exactly one of cidr or namespace (and port)",
+                    proxy.model_dump(by_alias=True, exclude_none=True),
+                )
+        elif egress.proxy is not None:
+            yield ConfigIssue(
+                "networkPolicy.egress.proxy", "has no effect unless networkPolicy.egress.hub is 'proxy'; remove it",
+                egress.proxy.model_dump(by_alias=True, exclude_none=True),
+            )
+
+    if config.hf_token is None and config.explicitly_set("validate_token"):
+        yield ConfigIssue(
+            "validateToken", "has no effect without hfToken (there is no token to validate); remove it",
+            config.validate_token,
+        )
+
+
 # --- turning pydantic errors into key paths ---------------------------------
 
 
@@ -615,7 +899,8 @@ def _issues_from(error: ValidationError) -> list[ConfigIssue]:
             message = item["msg"]
             if message.startswith("Value error, "):
                 message = message[len("Value error, "):]
-        value = "[secret]" if loc and loc[0] in SECRET_KEYS else item.get("input")
+        secret = loc and (loc[0] in SECRET_KEYS or SECRET_FIELDS.intersection(map(str, loc)))
+        value = "[secret]" if secret else item.get("input")
         issues.append(ConfigIssue(path, message, value))
     return issues
 

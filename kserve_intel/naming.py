@@ -59,6 +59,22 @@ def cache_claim_name(model: str) -> str:
 
 HF_TOKEN_SECRET = "hf-token"
 HF_TOKEN_KEY = "HF_TOKEN"
+# The identity every vLLM pod runs as (no API token mounted).
+MODEL_SERVICE_ACCOUNT = "kserve-intel-vllm"
+# Keycloak client secret the APISIX openid-connect plugin reads via secretRef.
+OIDC_SECRET = "apisix-keycloak-client"
+OIDC_SECRET_KEY = "client_secret"
+NETWORK_POLICY = "kserve-intel-vllm"
+
+
+def route_name(model: str) -> str:
+    """Our Ingress/HTTPRoute/ApisixRoute name: never the ISVC name, which KServe uses for its own."""
+    return f"{model}-route"
+
+
+def predictor_service(model: str) -> str:
+    """The Service KServe creates for a RawDeployment predictor (port 80 -> 8080)."""
+    return f"{model}-predictor"
 
 
 def labels(instance: str, component: str, version: str | None = None) -> dict[str, str]:

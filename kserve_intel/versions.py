@@ -76,6 +76,12 @@ class KServeRelease:
         return "external" if self.minor < 16 else "none"
 
     @property
+    def kserve_gateway_api(self) -> bool:
+        """The controller chart can create HTTPRoutes itself
+        (`kserve.controller.gateway.ingressGateway.enableGatewayApi`, from v0.15)."""
+        return self.minor >= 15
+
+    @property
     def cert_manager_version(self) -> str:
         """cert-manager release KServe's own install scripts pair with this tag."""
         if self.minor <= 14:

@@ -18,6 +18,8 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAIN = PROJECT_ROOT / "__main__.py"
 PROJECT = "kserve-intel"
+# Keys `pulumi config set --secret` would mark (a nested secret marks its whole top-level key).
+SECRET_CONFIG_KEYS = frozenset({f"{PROJECT}:hfToken", f"{PROJECT}:apisix"})
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
@@ -43,7 +45,7 @@ class Registration:
         """The Kubernetes object this registration sends, or None for non-objects."""
         if not self.type.startswith("kubernetes:") or self.type.startswith("kubernetes:helm.sh"):
             return None
-        keys = ("apiVersion", "kind", "metadata", "spec", "type", "data", "stringData")
+        keys = ("apiVersion", "kind", "metadata", "spec", "type", "data", "stringData", "automountServiceAccountToken")
         return {k: self.inputs[k] for k in keys if k in self.inputs}
 
 
@@ -91,7 +93,7 @@ def stack_config(stack: str, overrides: Mapping[str, str] | None = None) -> tupl
             values[top] = _set_path(values.get(top), steps, _parse(value))
         else:
             values[top] = value
-        if top == f"{PROJECT}:hfToken":
+        if top in SECRET_CONFIG_KEYS:
             secret_keys.append(top)  # as `pulumi config set --secret` would
     for key, value in values.items():
         if isinstance(value, dict) and "secure" in value:
@@ -151,12 +153,15 @@ def evaluate(
     config: Mapping[str, str],
     secret_keys: Iterable[str] = (),
     stack: str = "dev",
-    preview: bool = False,
+    preview: bool = True,
     raise_errors: bool = True,
     program: Path = MAIN,
 ) -> Evaluation:
     """Run `program` (default: this project's `__main__.py`) once; raise whatever it raises.
 
+    By default the program runs as `pulumi preview` does, so nothing outside
+    this process is contacted (the Hugging Face token check runs only on
+    `pulumi up`); pass `preview=False` to evaluate it as `pulumi up`.
     With `raise_errors=False` the error is returned in `Evaluation.error`,
     beside whatever was registered before it (which should be nothing).
     """

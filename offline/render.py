@@ -20,10 +20,10 @@ import yaml
 
 from .engine import PROJECT_ROOT, Evaluation, Registration, evaluate, redact, stack_config
 
-_TOP_LEVEL = ("apiVersion", "kind", "metadata", "type", "spec", "data", "stringData")
+_TOP_LEVEL = ("apiVersion", "kind", "metadata", "automountServiceAccountToken", "type", "spec", "data", "stringData")
 # Apply order, so a reader (and `kubectl apply -f`) meets prerequisites first.
-_KIND_ORDER = ("Namespace", "ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim",
-               "ClusterServingRuntime", "InferenceService")
+_KIND_ORDER = ("Namespace", "ServiceAccount", "Secret", "ConfigMap", "NetworkPolicy", "PersistentVolumeClaim",
+               "ClusterServingRuntime", "InferenceService", "Ingress", "ApisixRoute", "HTTPRoute")
 
 
 def _ordered(manifest: dict[str, Any]) -> dict[str, Any]:

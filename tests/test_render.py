@@ -51,7 +51,7 @@ def test_render_writes_one_file_per_component_and_the_helm_releases(tmp_path):
     assert files == [
         "IntelRuntimes-intel-runtimes.yaml", "KServeOperator-kserve.yaml",
         "ModelDeployment-qwen3-4b-instruct-2507.yaml", "ModelDeployment-r1-llama-8b.yaml",
-        "ModelNamespace-models.yaml", "helm-releases.yaml", "stack.yaml",
+        "ModelNamespace-models.yaml", "NetworkIsolation-network.yaml", "helm-releases.yaml", "stack.yaml",
     ]
     releases = list(yaml.safe_load_all((out / "helm-releases.yaml").read_text()))
     assert [(r["name"], r["chart"], r["version"]) for r in releases] == [

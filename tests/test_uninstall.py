@@ -147,7 +147,10 @@ def test_removing_a_model_removes_exactly_that_models_objects(monitoring):
     # What stays is registered exactly as before: `pulumi up` changes nothing else.
     for urn, registration in after.items():
         assert json.dumps(registration.inputs, sort_keys=True) == json.dumps(before[urn].inputs, sort_keys=True), urn
-        assert sorted(registration.dependencies) == sorted(before[urn].dependencies), urn
+        if registration.custom:
+            # Components' own edges may change (TrafficRoutes waits for every model);
+            # no Kubernetes object gains or loses one.
+            assert sorted(registration.dependencies) == sorted(before[urn].dependencies), urn
     # The removed model's cache is forgotten, not deleted.
     (claim,) = [before[u] for u in removed if before[u].type == PVC]
     assert claim.retain_on_delete

@@ -8,6 +8,7 @@ from typing import Any
 from .. import naming
 from ..plan import StackPlan
 from ..versions import CERT_MANAGER_REPOSITORY, CHART_REPOSITORY
+from .traffic import kserve_gateway_values
 
 CERT_MANAGER_NAMESPACE = "cert-manager"
 
@@ -83,6 +84,9 @@ def controller_release(plan: StackPlan) -> HelmRelease:
             },
         }
     }
+    gateway_api = kserve_gateway_values(plan)
+    if gateway_api:
+        values["kserve"]["controller"]["gateway"]["ingressGateway"] = gateway_api
     if plan.release.has_modelmesh_values:
         values["kserve"]["modelmesh"] = {"enabled": False}
     if kserve.serverless and kserve.networking_layer == "kourier":

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
+from ..config import DEFAULT_HF_ENDPOINT
 from ..platforms import CACHE_MOUNT_PATH
 from ..plan import ModelPlan, StackPlan
 from .canary import apply_canary
@@ -80,6 +81,9 @@ def ready_timeout_minutes(plan: StackPlan) -> int:
 def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[str, Any]:
     profile = plan.profile
     env = env_list(model.env)
+    if plan.config.hf_endpoint != DEFAULT_HF_ENDPOINT:
+        # A mirror: the hub client in vLLM downloads from it instead of huggingface.co.
+        env.append({"name": "HF_ENDPOINT", "value": plan.config.hf_endpoint})
     if with_token:
         env.append({
             "name": naming.HF_TOKEN_KEY,
@@ -97,6 +101,7 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         # Pod labels: the model (app.kubernetes.io/instance) and the stack, for
         # log and metric queries; KServe adds serving.kserve.io/inferenceservice.
         "labels": {**labels, **naming.stack_labels(plan.stack)},
+        "serviceAccountName": naming.MODEL_SERVICE_ACCOUNT,
         "automountServiceAccountToken": False,
         "securityContext": pod_security_context(),
         "model": {

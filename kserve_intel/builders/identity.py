@@ -1,0 +1,26 @@
+"""The dedicated identity of the vLLM pods.
+
+vLLM never talks to the Kubernetes API, so the ServiceAccount has no roles and
+no token is mounted: `automountServiceAccountToken: false` on the account and
+on every predictor pod.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import naming
+from ..plan import StackPlan
+
+
+def model_service_account(plan: StackPlan) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": naming.MODEL_SERVICE_ACCOUNT,
+            "namespace": plan.config.namespace,
+            "labels": naming.labels(naming.MODEL_SERVICE_ACCOUNT, "identity"),
+        },
+        "automountServiceAccountToken": False,
+    }

@@ -1,0 +1,94 @@
+"""Network isolation of the vLLM pods: one NetworkPolicy for the model namespace.
+
+Ingress: only from the namespaces that route or observe traffic (the KServe
+controller, the enabled ingress/APISIX/Gateway/GenAI gateway namespaces,
+monitoring, and `networkPolicy.allowFrom`), only to vLLM's port 8080.
+Egress: DNS, and HTTPS to the Hugging Face hub (direct, through a proxy or
+mirror, or not at all). The pods have no API token and never call the
+Kubernetes API, so no egress to it is opened.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from .. import naming
+from ..platforms import SERVING_PORT
+from ..plan import StackPlan
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
+HTTPS_PORT = 443
+
+
+def _namespace_peer(name: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: name}}}
+
+
+def allowed_source_namespaces(plan: StackPlan) -> list[str]:
+    """Namespaces whose pods may call the models, in a stable order without duplicates."""
+    config = plan.config
+    names = [config.kserve.namespace]
+    if config.ingress.enabled:
+        names.append(config.ingress.controller_namespace)
+    if config.apisix.enabled:
+        names.append(config.apisix.gateway_namespace)
+    if config.gateway_api.enabled and config.gateway_api.gateway is not None:
+        names.append(config.gateway_api.gateway.namespace)
+    if config.genai_gateway.enabled:
+        names.append(config.genai_gateway.namespace)
+    if config.network_policy.monitoring_namespace:
+        names.append(config.network_policy.monitoring_namespace)
+    names += [peer.namespace for peer in config.network_policy.allow_from if peer.namespace]
+    return list(dict.fromkeys(names))
+
+
+def _ingress_peers(plan: StackPlan) -> list[dict[str, Any]]:
+    peers = [_namespace_peer(name) for name in allowed_source_namespaces(plan)]
+    for peer in plan.config.network_policy.allow_from:
+        if peer.namespace_labels:
+            peers.append({"namespaceSelector": {"matchLabels": dict(peer.namespace_labels)}})
+    return peers
+
+
+def _hub_egress(plan: StackPlan) -> list[dict[str, Any]]:
+    egress = plan.config.network_policy.egress
+    if egress.hub == "none":
+        return []
+    if egress.hub == "proxy":
+        proxy = egress.proxy
+        assert proxy is not None
+        target = {"ipBlock": {"cidr": proxy.cidr}} if proxy.cidr else _namespace_peer(proxy.namespace or "")
+        return [{"to": [target], "ports": [{"protocol": "TCP", "port": proxy.port}]}]
+    # direct: the hub has no fixed addresses, so HTTPS to anywhere except the
+    # private ranges (cluster pods and services, internal networks).
+    v4 = [c for c in egress.except_cidrs if ipaddress.ip_network(c).version == 4]
+    v6 = [c for c in egress.except_cidrs if ipaddress.ip_network(c).version == 6]
+    blocks = [{"ipBlock": {"cidr": "0.0.0.0/0", **({"except": v4} if v4 else {})}}]
+    if v6:  # IPv6 only when its cluster ranges are excluded explicitly
+        blocks.append({"ipBlock": {"cidr": "::/0", "except": v6}})
+    return [{"to": blocks, "ports": [{"protocol": "TCP", "port": HTTPS_PORT}]}]
+
+
+def model_network_policy(plan: StackPlan) -> dict[str, Any]:
+    egress = [
+        # DNS, wherever the cluster resolver runs (kube-dns, node-local-dns).
+        {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+        *_hub_egress(plan),
+    ]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {
+            "name": naming.NETWORK_POLICY,
+            "namespace": plan.config.namespace,
+            "labels": naming.labels(naming.NETWORK_POLICY, "network-policy"),
+        },
+        "spec": {
+            # Every predictor pod KServe creates in the namespace.
+            "podSelector": {"matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": _ingress_peers(plan), "ports": [{"protocol": "TCP", "port": SERVING_PORT}]}],
+            "egress": egress,
+        },
+    }

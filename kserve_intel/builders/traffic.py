@@ -1,0 +1,240 @@
+"""How clients reach the models: Ingress, APISIX routes (Keycloak + rate limit),
+Gateway API HTTPRoutes, and the model list for a LiteLLM-based GenAI gateway.
+
+Every public route maps `/<model-name>/<rest>` onto `/<rest>` of the model's
+predictor Service (`<name>-predictor`, port 80 -> vLLM on 8080), so
+`/<model-name>/v1/chat/completions` reaches vLLM's `/v1/chat/completions`.
+In `ingress.routing: host` mode the model has a host of its own instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .. import naming
+from ..plan import ModelPlan, StackPlan
+
+SERVICE_PORT = 80
+# Generation can stream for minutes; proxies must not cut it at their defaults (60 s).
+ROUTE_TIMEOUT_SECONDS = 600
+NGINX = "nginx.ingress.kubernetes.io/"
+
+
+def public_prefix(model: ModelPlan) -> str:
+    return f"/{model.name}"
+
+
+def _backend_service(model: ModelPlan) -> str:
+    return naming.predictor_service(model.name)
+
+
+def _meta(name: str, namespace: str, instance: str, component: str) -> dict[str, Any]:
+    return {"name": name, "namespace": namespace, "labels": naming.labels(instance, component)}
+
+
+# --- Ingress -----------------------------------------------------------------
+
+
+def ingress_host(plan: StackPlan, model: ModelPlan) -> str | None:
+    cfg = plan.config.ingress
+    if cfg.routing == "host":
+        return f"{model.name}.{cfg.host}"
+    return cfg.host or None
+
+
+def ingress(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
+    cfg = plan.config.ingress
+    backend = {"service": {"name": _backend_service(model), "port": {"number": SERVICE_PORT}}}
+    annotations = {
+        # Server-sent events: pass tokens through as vLLM emits them.
+        NGINX + "proxy-buffering": "off",
+        NGINX + "proxy-read-timeout": str(ROUTE_TIMEOUT_SECONDS),
+        NGINX + "proxy-send-timeout": str(ROUTE_TIMEOUT_SECONDS),
+        NGINX + "proxy-body-size": "16m",
+    }
+    if cfg.routing == "path":
+        # ingress-nginx: location ~* "^/<model>(/|$)(.*)", upstream path "/$2".
+        path = {"path": f"{public_prefix(model)}(/|$)(.*)", "pathType": "ImplementationSpecific", "backend": backend}
+        annotations[NGINX + "use-regex"] = "true"
+        annotations[NGINX + "rewrite-target"] = "/$2"
+    else:
+        path = {"path": "/", "pathType": "Prefix", "backend": backend}
+    annotations.update(cfg.annotations)  # the user's annotations win
+    host = ingress_host(plan, model)
+    rule: dict[str, Any] = {"http": {"paths": [path]}}
+    if host:
+        rule["host"] = host
+    spec: dict[str, Any] = {"ingressClassName": cfg.class_name, "rules": [rule]}
+    if cfg.tls.secret_name:
+        tls: dict[str, Any] = {"secretName": cfg.tls.secret_name}
+        if host:
+            tls["hosts"] = [host]
+        spec["tls"] = [tls]
+    meta = _meta(naming.route_name(model.name), model.namespace, model.name, "ingress")
+    meta["annotations"] = annotations
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": spec}
+
+
+# --- APISIX ------------------------------------------------------------------
+
+
+def oidc_client_secret(plan: StackPlan) -> dict[str, Any]:
+    """The Secret the openid-connect plugin reads `client_secret` from (data added by the component)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta(naming.OIDC_SECRET, plan.config.namespace, naming.OIDC_SECRET, "credentials"),
+        "type": "Opaque",
+    }
+
+
+def apisix_rewrite(model: ModelPlan) -> list[str]:
+    """proxy-rewrite `regex_uri`: `/<model>/v1/chat/completions` -> `/v1/chat/completions`."""
+    return [f"^{public_prefix(model)}/(.*)", "/$1"]
+
+
+def apisix_route(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
+    cfg = plan.config.apisix
+    assert cfg.auth is not None  # config refuses an unauthenticated route
+    keycloak = cfg.auth.keycloak
+    oidc: dict[str, Any] = {
+        "client_id": keycloak.client_id,
+        "discovery": keycloak.discovery_url,
+        "bearer_only": cfg.auth.bearer_only,
+        "realm": keycloak.realm,
+        "scope": "openid",
+    }
+    if keycloak.token_validation == "jwks":
+        oidc["use_jwks"] = True
+    plugins: list[dict[str, Any]] = [
+        # client_secret is merged in by the ingress controller from the Secret (secretRef).
+        {"name": "openid-connect", "enable": True, "config": oidc, "secretRef": naming.OIDC_SECRET},
+        {"name": "proxy-rewrite", "enable": True, "config": {"regex_uri": apisix_rewrite(model)}},
+    ]
+    limit = cfg.rate_limit
+    if limit.enabled:
+        plugins.insert(1, {"name": "limit-req", "enable": True, "config": {
+            "rate": round(limit.requests_per_minute / 60, 6),
+            "burst": limit.burst,
+            "nodelay": True,
+            "key_type": "var",
+            "key": limit.key,
+            "rejected_code": 429,
+        }})
+    match: dict[str, Any] = {"paths": [f"{public_prefix(model)}/*"]}
+    if cfg.host:
+        match["hosts"] = [cfg.host]
+    timeout = f"{ROUTE_TIMEOUT_SECONDS}s"
+    rule = {
+        "name": "openai",
+        "match": match,
+        "backends": [{"serviceName": _backend_service(model), "servicePort": SERVICE_PORT}],
+        "timeout": {"connect": "10s", "read": timeout, "send": timeout},
+        "plugins": plugins,
+    }
+    return {
+        "apiVersion": "apisix.apache.org/v2",
+        "kind": "ApisixRoute",
+        "metadata": _meta(naming.route_name(model.name), model.namespace, model.name, "apisix-route"),
+        "spec": {"ingressClassName": cfg.ingress_class_name, "http": [rule]},
+    }
+
+
+# --- Gateway API ---------------------------------------------------------------
+
+
+def http_route(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
+    cfg = plan.config.gateway_api
+    assert cfg.gateway is not None and cfg.routes == "stack"
+    parent: dict[str, Any] = {
+        "group": "gateway.networking.k8s.io",
+        "kind": "Gateway",
+        "name": cfg.gateway.name,
+        "namespace": cfg.gateway.namespace,
+    }
+    if cfg.gateway.section_name:
+        parent["sectionName"] = cfg.gateway.section_name
+    spec: dict[str, Any] = {"parentRefs": [parent]}
+    if cfg.host:
+        spec["hostnames"] = [cfg.host]
+    spec["rules"] = [{
+        "matches": [{"path": {"type": "PathPrefix", "value": public_prefix(model)}}],
+        "filters": [{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}],
+        "backendRefs": [{"group": "", "kind": "Service", "name": _backend_service(model), "port": SERVICE_PORT}],
+        "timeouts": {"request": f"{ROUTE_TIMEOUT_SECONDS // 60}m"},
+    }]
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": _meta(naming.route_name(model.name), model.namespace, model.name, "http-route"),
+        "spec": spec,
+    }
+
+
+def kserve_gateway_values(plan: StackPlan) -> dict[str, Any]:
+    """Controller chart values that make KServe create the HTTPRoutes itself (routes: kserve)."""
+    cfg = plan.config.gateway_api
+    if not (cfg.enabled and cfg.routes == "kserve"):
+        return {}
+    assert cfg.gateway is not None
+    return {"enableGatewayApi": True, "kserveGateway": f"{cfg.gateway.namespace}/{cfg.gateway.name}"}
+
+
+# --- GenAI gateway (LiteLLM) ---------------------------------------------------
+
+
+def litellm_model_list(plan: StackPlan) -> list[dict[str, Any]]:
+    return [
+        {
+            "model_name": model.served_model_name,
+            "litellm_params": {
+                # LiteLLM's provider for OpenAI-compatible vLLM servers.
+                "model": f"hosted_vllm/{model.served_model_name}",
+                "api_base": model.openai_base_url,
+            },
+            "model_info": {"id": f"{model.namespace}/{model.name}"},
+        }
+        for model in plan.models
+    ]
+
+
+def genai_gateway_models(plan: StackPlan) -> dict[str, Any]:
+    """A ConfigMap in the gateway's namespace: a LiteLLM `config.yaml` with `model_list`.
+
+    No credentials: vLLM has no API key, the gateway reaches the predictors in-cluster.
+    """
+    cfg = plan.config.genai_gateway
+    text = yaml.safe_dump({"model_list": litellm_model_list(plan)}, sort_keys=False, width=1000)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _meta(cfg.config_map_name, cfg.namespace, cfg.config_map_name, "genai-gateway-models"),
+        "data": {"config.yaml": text},
+    }
+
+
+# --- what the user is told ------------------------------------------------------
+
+
+def public_endpoints(plan: StackPlan, model: ModelPlan) -> dict[str, str]:
+    """Where each enabled route serves the model's OpenAI base (`.../v1`), host first."""
+    config = plan.config
+    result: dict[str, str] = {}
+    if config.ingress.enabled:
+        host = ingress_host(plan, model)
+        scheme = "https" if config.ingress.tls.secret_name else "http"
+        path = "/v1" if config.ingress.routing == "host" else f"{public_prefix(model)}/v1"
+        result["ingress"] = f"{scheme}://{host}{path}" if host else path
+    if config.apisix.enabled:
+        path = f"{public_prefix(model)}/v1"
+        result["apisix"] = f"{config.apisix.host}{path}" if config.apisix.host else path
+    gateway = config.gateway_api
+    if gateway.enabled:
+        if gateway.routes == "kserve":
+            result["gatewayApi"] = model.external_url(config.kserve.ingress_domain) + "/v1"
+        else:
+            path = f"{public_prefix(model)}/v1"
+            result["gatewayApi"] = f"{gateway.host}{path}" if gateway.host else path
+    return result
