@@ -517,3 +517,30 @@ def test_kserve_managed_routes_through_the_program():
     assert controller.inputs["values"]["kserve"]["controller"]["gateway"]["ingressGateway"]["enableGatewayApi"] is True
     for route in evaluation.outputs["routes"]:
         assert route["gatewayApi"] == f"http://{route['name']}-intel-inference.example.com/v1"
+
+
+@pytest.mark.parametrize("networking,gateway_ns", [("kourier", "kourier-system"), ("istio", "istio-system")])
+def test_serverless_policy_admits_knative_to_the_queue_proxy(networking, gateway_ns):
+    plan = plan_with(kserve={"deploymentMode": "Serverless", "networking": networking})
+    policy = model_network_policy(plan)
+    vllm, queue_proxy = policy["spec"]["ingress"]
+    assert vllm["ports"] == [{"protocol": "TCP", "port": 8080}]
+    sources = [peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in queue_proxy["from"]]
+    assert sources[:2] == ["knative-serving", gateway_ns]
+    assert {p["port"] for p in queue_proxy["ports"]} == {8012, 8013, 8022, 9090, 9091}
+    assert validate_object(policy) == []
+
+
+def test_raw_policy_has_no_queue_proxy_rule():
+    assert len(model_network_policy(plan_with())["spec"]["ingress"]) == 1
+
+
+def test_multinode_ray_pods_may_talk_to_each_other_only():
+    plan = make_plan("gaudi", "v0.20.0", models=["meta-llama/Llama-3.1-405B-Instruct"],
+                     storage={"accessMode": "ReadWriteMany"})
+    assert plan.models[0].multinode
+    spec = model_network_policy(plan)["spec"]
+    pods = {"podSelector": {"matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]}}
+    assert {"from": [pods]} in spec["ingress"]
+    assert {"to": [pods]} in spec["egress"]
+    assert validate_object(model_network_policy(plan)) == []

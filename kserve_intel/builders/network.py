@@ -19,6 +19,13 @@ from ..plan import StackPlan
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
 HTTPS_PORT = 443
+# Knative's queue-proxy sidecar: user traffic (http1, h2c), health, autoscaler
+# and user metrics. In Serverless mode requests reach it, not vLLM's port.
+QUEUE_PROXY_PORTS = (8012, 8013, 8022, 9090, 9091)
+KNATIVE_NAMESPACE = "knative-serving"  # activator and autoscaler; the operator's Kourier gateway too
+# Namespaces of the networking layer's gateways.
+NETWORKING_NAMESPACES = {"kourier": ("kourier-system",), "istio": ("istio-system",)}
+PREDICTOR_PODS = {"matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]}
 
 
 def _namespace_peer(name: str) -> dict[str, Any]:
@@ -70,12 +77,30 @@ def _hub_egress(plan: StackPlan) -> list[dict[str, Any]]:
     return [{"to": blocks, "ports": [{"protocol": "TCP", "port": HTTPS_PORT}]}]
 
 
+def _tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
+def _serverless_ingress(plan: StackPlan) -> list[dict[str, Any]]:
+    """Knative's activator, autoscaler and gateways reach the queue-proxy, not vLLM."""
+    kserve = plan.config.kserve
+    if not kserve.serverless:
+        return []
+    sources = (KNATIVE_NAMESPACE, *NETWORKING_NAMESPACES[kserve.networking_layer], *allowed_source_namespaces(plan))
+    return [{"from": [_namespace_peer(name) for name in dict.fromkeys(sources)], "ports": _tcp(*QUEUE_PROXY_PORTS)}]
+
+
 def model_network_policy(plan: StackPlan) -> dict[str, Any]:
     egress = [
         # DNS, wherever the cluster resolver runs (kube-dns, node-local-dns).
         {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
         *_hub_egress(plan),
     ]
+    ingress = [{"from": _ingress_peers(plan), "ports": _tcp(SERVING_PORT)}, *_serverless_ingress(plan)]
+    if any(model.multinode for model in plan.models):
+        # A multi-node model's Ray head and workers talk on many ports, only to each other.
+        ingress.append({"from": [{"podSelector": PREDICTOR_PODS}]})
+        egress.append({"to": [{"podSelector": PREDICTOR_PODS}]})
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -86,9 +111,9 @@ def model_network_policy(plan: StackPlan) -> dict[str, Any]:
         },
         "spec": {
             # Every predictor pod KServe creates in the namespace.
-            "podSelector": {"matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "Exists"}]},
+            "podSelector": PREDICTOR_PODS,
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": _ingress_peers(plan), "ports": [{"protocol": "TCP", "port": SERVING_PORT}]}],
+            "ingress": ingress,
             "egress": egress,
         },
     }
