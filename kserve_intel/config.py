@@ -721,12 +721,7 @@ def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[Config
 
 def _monitoring_checks(monitoring: MonitoringConfig) -> Iterable[ConfigIssue]:
     if not monitoring.enabled:
-        for name, info in MonitoringConfig.model_fields.items():
-            if name != "enabled" and monitoring.explicitly_set(name):
-                yield ConfigIssue(
-                    f"monitoring.{info.alias or name}", "has no effect unless monitoring.enabled is true",
-                    _plain(getattr(monitoring, name)),
-                )
+        yield from _unused(monitoring, "monitoring", "unless monitoring.enabled is true")
         return
     if not monitoring.prometheus_selector:
         yield ConfigIssue(
@@ -740,12 +735,7 @@ def _monitoring_checks(monitoring: MonitoringConfig) -> Iterable[ConfigIssue]:
         )
     alerts = monitoring.alerts
     if not alerts.enabled:
-        for name, info in AlertsConfig.model_fields.items():
-            if name != "enabled" and alerts.explicitly_set(name):
-                yield ConfigIssue(
-                    f"monitoring.alerts.{info.alias or name}", "has no effect unless monitoring.alerts.enabled "
-                    "is true", getattr(alerts, name),
-                )
+        yield from _unused(alerts, "monitoring.alerts", "unless monitoring.alerts.enabled is true")
     dashboard = monitoring.grafana_dashboard
     unused = {"configmap": ("instance_selector",), "operator": ("sidecar_label",)}[dashboard.mode]
     if not dashboard.enabled:
@@ -768,10 +758,6 @@ def _monitoring_checks(monitoring: MonitoringConfig) -> Iterable[ConfigIssue]:
             )
 
 
-def _plain(value: Any) -> Any:
-    return value.model_dump(by_alias=True, exclude_unset=True) if isinstance(value, BaseModel) else value
-
-
 def _unused(section: _Strict, path: str, reason: str, keep: tuple[str, ...] = ("enabled",)) -> Iterable[ConfigIssue]:
     """Every explicitly set key of a section that has no effect, one issue each."""
     for key in sorted(section.model_fields_set):
@@ -779,7 +765,8 @@ def _unused(section: _Strict, path: str, reason: str, keep: tuple[str, ...] = ("
             value = getattr(section, key)
             if isinstance(value, BaseModel):
                 value = value.model_dump(by_alias=True, exclude_unset=True)
-            yield ConfigIssue(f"{path}.{to_camel(key)}", f"has no effect {reason}; remove it", value)
+            alias = type(section).model_fields[key].alias or to_camel(key)
+            yield ConfigIssue(f"{path}.{alias}", f"has no effect {reason}; remove it", value)
 
 
 def _traffic_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[ConfigIssue]:
