@@ -2,8 +2,8 @@
 
 import pulumi
 
-from components import (IntelRuntimes, KServeOperator, ModelDeployment, ModelNamespace, Monitoring,
-                        ServingDependencies, read_stack_plan)
+from components import (IntelRuntimes, KServeOperator, LocalModelCaches, ModelDeployment, ModelNamespace,
+                        Monitoring, ServingDependencies, read_stack_plan)
 
 plan = read_stack_plan()  # every config error is reported here, before any resource
 dependencies = ServingDependencies("serving-dependencies", plan)  # Knative / KEDA when configured
@@ -11,8 +11,10 @@ operator = KServeOperator("kserve", plan, opts=pulumi.ResourceOptions(depends_on
 after_operator = pulumi.ResourceOptions(depends_on=[operator, dependencies])
 runtimes = IntelRuntimes("intel-runtimes", plan, opts=after_operator)
 namespace = ModelNamespace("models", plan)
+caches = LocalModelCaches("local-model-cache", plan, operator, opts=after_operator)  # when localModelCache.enabled
 models = [
-    ModelDeployment(m.name, plan, m, namespace, opts=pulumi.ResourceOptions(depends_on=[dependencies, operator, runtimes]))
+    ModelDeployment(m.name, plan, m, namespace,
+                    opts=pulumi.ResourceOptions(depends_on=[dependencies, operator, runtimes, *caches.needed_by(m)]))
     for m in plan.models
 ]
 monitoring = Monitoring("monitoring", plan, opts=pulumi.ResourceOptions(depends_on=[namespace]))

@@ -6,6 +6,7 @@ pulumi_kubernetes resources, with parents, dependencies, secrets and timeouts.
 
 from .intel_runtimes import IntelRuntimes
 from .kserve_operator import KServeOperator
+from .local_model_cache import LocalModelCaches
 from .model_deployment import ModelDeployment
 from .model_namespace import ModelNamespace
 from .monitoring import Monitoring
@@ -13,6 +14,6 @@ from .serving_dependencies import ServingDependencies
 from .stack_config import read_stack_plan
 
 __all__ = [
-    "IntelRuntimes", "KServeOperator", "ModelDeployment", "ModelNamespace", "Monitoring",
+    "IntelRuntimes", "KServeOperator", "LocalModelCaches", "ModelDeployment", "ModelNamespace", "Monitoring",
     "ServingDependencies", "read_stack_plan",
 ]

@@ -9,6 +9,7 @@ from .. import naming
 from ..platforms import CACHE_MOUNT_PATH
 from ..plan import ModelPlan, StackPlan
 from .canary import apply_canary
+from .local_cache import apply_local_cache
 from .multinode import apply_multinode
 from .runtime import env_list
 from .scaling import predictor_scaling
@@ -139,4 +140,4 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         },
         "spec": {"predictor": predictor},
     }
-    return apply_multinode(plan, model, apply_canary(plan, model, isvc))
+    return apply_local_cache(plan, model, apply_multinode(plan, model, apply_canary(plan, model, isvc)))
