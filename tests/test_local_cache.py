@@ -366,3 +366,13 @@ def test_program_without_token_creates_no_download_credentials():
 def test_committed_stacks_have_no_cache(committed):
     for evaluation in committed.values():
         assert evaluation.of_type(LMC) == evaluation.of_type(LMNG) == evaluation.of_type(CSC) == []
+
+
+@pytest.mark.parametrize("platform,version", [("gaudi", "v0.15.2"), ("gaudi3", "v0.20.0"), ("xeon", "v0.17.1")])
+def test_cache_enabled_stacks_pass_the_policy_pack(platform, version):
+    from tests.test_policy import _stack_violations
+
+    evaluation = run_stack(platform, hfToken=TOKEN, kserve={"version": version}, localModelCache=ENABLED,
+                           models=[cached(MODEL[platform])])
+    assert evaluation.of_type(LMC) and evaluation.of_type(CSC)
+    assert _stack_violations(evaluation, platform) == {}
