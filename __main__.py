@@ -2,8 +2,8 @@
 
 import pulumi
 
-from components import (IntelRuntimes, KServeOperator, ModelDeployment, ModelNamespace, Monitoring, NetworkIsolation,
-                        ServingDependencies, TrafficRoutes, read_stack_plan, verify_hub_access)
+from components import (IntelRuntimes, KServeOperator, LocalModelCaches, ModelDeployment, ModelNamespace, Monitoring,
+                        NetworkIsolation, ServingDependencies, TrafficRoutes, read_stack_plan, verify_hub_access)
 
 plan = read_stack_plan()  # every config error is reported here, before any resource
 verify_hub_access(plan)  # `pulumi up` only: the token can read every gated model
@@ -13,9 +13,10 @@ after_operator = pulumi.ResourceOptions(depends_on=[operator, dependencies])
 runtimes = IntelRuntimes("intel-runtimes", plan, opts=after_operator)
 namespace = ModelNamespace("models", plan)
 isolation = NetworkIsolation("network", plan, opts=pulumi.ResourceOptions(depends_on=[namespace]))
+caches = LocalModelCaches("local-model-cache", plan, operator, opts=after_operator)  # when localModelCache.enabled
 models = [
-    ModelDeployment(m.name, plan, m, namespace,
-                    opts=pulumi.ResourceOptions(depends_on=[dependencies, operator, runtimes, isolation]))
+    ModelDeployment(m.name, plan, m, namespace, opts=pulumi.ResourceOptions(
+        depends_on=[dependencies, operator, runtimes, isolation, *caches.needed_by(m)]))
     for m in plan.models
 ]
 traffic = TrafficRoutes("traffic", plan, opts=pulumi.ResourceOptions(depends_on=[namespace, *models]))

@@ -7,6 +7,7 @@ pulumi_kubernetes resources, with parents, dependencies, secrets and timeouts.
 from .hub_access import verify_hub_access
 from .intel_runtimes import IntelRuntimes
 from .kserve_operator import KServeOperator
+from .local_model_cache import LocalModelCaches
 from .model_deployment import ModelDeployment
 from .model_namespace import ModelNamespace
 from .monitoring import Monitoring
@@ -16,6 +17,6 @@ from .stack_config import read_stack_plan
 from .traffic import TrafficRoutes
 
 __all__ = [
-    "IntelRuntimes", "KServeOperator", "ModelDeployment", "ModelNamespace", "Monitoring", "NetworkIsolation",
-    "ServingDependencies", "TrafficRoutes", "read_stack_plan", "verify_hub_access",
+    "IntelRuntimes", "KServeOperator", "LocalModelCaches", "ModelDeployment", "ModelNamespace", "Monitoring",
+    "NetworkIsolation", "ServingDependencies", "TrafficRoutes", "read_stack_plan", "verify_hub_access",
 ]

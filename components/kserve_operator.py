@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from kserve_intel.builders import kserve as build
+from kserve_intel.builders import local_cache
 from kserve_intel.plan import StackPlan
 
 from .manifests import apply, child_options, helm_release
@@ -13,7 +14,8 @@ from .manifests import apply, child_options, helm_release
 class KServeOperator(pulumi.ComponentResource):
     """Installs KServe at the pinned version, in dependency order.
 
-    cert-manager -> CRDs -> controller. Anything that creates KServe objects
+    cert-manager -> CRDs -> controller (-> localmodel CRDs and controller, v0.17+ with a local
+    model cache). Anything that creates KServe objects
     depends on this component, so `pulumi destroy` removes those objects while
     the controller still runs to clear their finalizers, and the CRDs last.
     With `kserve.install: false` it registers nothing and uses the KServe
@@ -21,11 +23,14 @@ class KServeOperator(pulumi.ComponentResource):
     """
 
     controller: pulumi.Resource | None
+    # What LocalModelCaches need running: the localmodel release (v0.17+) or the controller release.
+    local_model: pulumi.Resource | None
 
     def __init__(self, name: str, plan: StackPlan, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kserve-intel:index:KServeOperator", name, None, opts)
         kserve = plan.config.kserve
         self.controller = None
+        self.local_model = None
         if not kserve.install:
             self.register_outputs({"installed": False, "version": plan.release.tag})
             return
@@ -43,6 +48,17 @@ class KServeOperator(pulumi.ComponentResource):
         self.controller = helm_release(
             build.controller_release(plan), child_options(self, opts, namespace, crds, *prerequisites),
         )
+        if plan.local_model_cache is not None:
+            self.local_model = self.controller
+            if plan.release.localmodel_separate_charts:
+                # v0.17+: the localmodel CRDs, controller and node agent are charts of their own.
+                local_crds = helm_release(
+                    local_cache.localmodel_crd_release(plan), child_options(self, opts, namespace, *prerequisites),
+                )
+                self.local_model = helm_release(
+                    local_cache.localmodel_release(plan),
+                    child_options(self, opts, namespace, local_crds, self.controller, *prerequisites),
+                )
         self.register_outputs({
             "installed": True,
             "version": plan.release.tag,

@@ -300,6 +300,13 @@ class CanaryConfig(_Strict):
         return any(v is not None for v in (self.image, self.revision, self.extra_args, self.env))
 
 
+class ModelLocalCacheConfig(_Strict):
+    """This model's weights are kept on the node group's local disks (a LocalModelCache)."""
+
+    # Disk the weights take on each node (LocalModelCache.spec.modelSize).
+    size: Quantity
+
+
 class ModelConfig(_Strict):
     """One model; a bare string in `models` is shorthand for `{id: ...}`."""
 
@@ -319,6 +326,8 @@ class ModelConfig(_Strict):
     canary: CanaryConfig | None = None
     # Nodes one replica spans (multi-node serving): tensor parallel inside a node, pipeline across nodes.
     nodes: int | None = Field(default=None, ge=1, le=16)
+    # Pre-load the weights on the local model cache nodes (KServe LocalModelCache, v0.15+).
+    local_cache: ModelLocalCacheConfig | None = None
 
     @field_validator("extra_args")
     @classmethod
@@ -346,6 +355,44 @@ class StorageConfig(_Strict):
     @classmethod
     def _class_name(cls, value: str) -> str:
         return value if value == "" else _dns_subdomain(value)
+
+
+def _absolute_path(value: str) -> str:
+    if not value.startswith("/") or value.rstrip("/") == "" or "//" in value or "/../" in value + "/" \
+            or any(c.isspace() for c in value) or len(value) > 255:
+        raise ValueError("must be an absolute directory path on the nodes such as /mnt/models (not /)")
+    return value.rstrip("/")
+
+
+AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
+
+
+class LocalModelNodeGroupConfig(_Strict):
+    """The nodes that keep cached weights on a local disk (a LocalModelNodeGroup)."""
+
+    name: DnsLabel = "kserve-intel"
+    # Directory on each node that holds the cache: the local PersistentVolume's path and the
+    # hostPath of KServe's node agent.
+    local_path: AbsolutePath = "/mnt/models"
+    # Disk reserved for cached models on each node (storageLimit, PV capacity and claim size).
+    size: Quantity = "1Ti"
+    storage_class: str = "local-storage"
+    # Nodes of the group; default: the runtime's node selector.
+    node_selector: LabelMap | None = None
+
+    @field_validator("storage_class")
+    @classmethod
+    def _class_name(cls, value: str) -> str:
+        return _dns_subdomain(value)
+
+
+class LocalModelCacheConfig(_Strict):
+    """KServe's local model cache (v0.15+): weights pre-loaded on node-local disks."""
+
+    enabled: bool = False
+    # Namespace of KServe's download jobs (chart value kserve.localmodel.jobNamespace).
+    job_namespace: DnsLabel = "kserve-localmodel-jobs"
+    node_group: LocalModelNodeGroupConfig = Field(default_factory=LocalModelNodeGroupConfig)
 
 
 DEFAULT_PROMETHEUS_ADDRESS = "http://prometheus-operated.monitoring.svc:9090"
@@ -605,6 +652,7 @@ class StackConfig(_Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    local_model_cache: LocalModelCacheConfig = Field(default_factory=LocalModelCacheConfig)
     hf_token: SecretStr | None = None
     validate_token: bool = True
     hf_endpoint: Url = DEFAULT_HF_ENDPOINT
@@ -711,6 +759,9 @@ def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[Config
     from .scaling import scaling_checks  # imports this module's types; no cycle at import time
 
     yield from scaling_checks(config)
+    from .local_cache import local_cache_checks  # same: imports this module's types
+
+    yield from local_cache_checks(config)
     yield from _monitoring_checks(config.monitoring)
     yield from _traffic_checks(config, {k.split(":", 1)[-1] for k in secret_keys})
     if config.hf_token is not None and "hfToken" not in {k.split(":", 1)[-1] for k in secret_keys}:

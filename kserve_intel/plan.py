@@ -17,6 +17,7 @@ from .catalogue import lookup
 from .config import StackConfig
 from .errors import ConfigError, ConfigIssue
 from .platforms import PROFILES, PlatformProfile
+from .local_cache import NodeGroupPlan, model_cache_issues, node_group_issues, node_group_plan, source_uri
 from .rollout import DEFAULT_CANARY_NAME, CanaryPlan, canary_issues, multinode_issues
 from .scaling import Scaling
 from .versions import KServeRelease, release
@@ -44,10 +45,21 @@ class ModelPlan:
     canary: CanaryPlan | None = None
     # Nodes one replica spans; > 1 means a Ray head plus nodes - 1 workers.
     nodes: int = 1
+    # Disk the weights take in the local model cache; None: not cached.
+    local_cache_size: str | None = None
 
     @property
     def multinode(self) -> bool:
         return self.nodes > 1
+
+    @property
+    def local_cache(self) -> bool:
+        return self.local_cache_size is not None
+
+    @property
+    def source_uri(self) -> str:
+        """The weights as a KServe storage URI: `hf://<id>[:<revision>]`."""
+        return source_uri(self.id, self.revision)
 
     @property
     def config_path(self) -> str:
@@ -86,6 +98,8 @@ class StackPlan:
     # The Pulumi stack name, for labels that let logs and metrics be queried
     # per stack; empty when planned outside a Pulumi run.
     stack: str = ""
+    # KServe's local model cache node group; None unless localModelCache.enabled.
+    local_model_cache: NodeGroupPlan | None = None
 
     @property
     def deployment_mode(self) -> str:
@@ -128,8 +142,11 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     issues: list[ConfigIssue] = []
     warnings: list[str] = []
     kserve_release = release(config.kserve.version)
+    node_selector = dict(runtimes.node_selector if runtimes.node_selector is not None else profile.node_selector)
+    node_group = node_group_plan(config, kserve_release, profile, node_selector)
+    issues.extend(node_group_issues(node_group))
     models = tuple(
-        _resolve_model(i, m, config, profile, max_tp, kserve_release, issues, warnings)
+        _resolve_model(i, m, config, profile, max_tp, kserve_release, issues, warnings, node_group)
         for i, m in enumerate(config.models)
     )
     issues.extend(_name_collisions(models))
@@ -147,11 +164,12 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
         release=kserve_release,
         profile=profile,
         image=runtimes.image or profile.image,
-        node_selector=MappingProxyType(dict(runtimes.node_selector if runtimes.node_selector is not None else profile.node_selector)),
+        node_selector=MappingProxyType(node_selector),
         max_tensor_parallel_size=max_tp,
         models=models,
         warnings=tuple(warnings),
         stack=stack,
+        local_model_cache=node_group,
     )
 
 
@@ -173,7 +191,7 @@ def _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision, extra_ar
     return args + list(extra_args)
 
 
-def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues, warnings) -> ModelPlan:
+def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues, warnings, node_group=None) -> ModelPlan:
     path = f"models[{index}]"
     entry = lookup(model.id)
     tuning = entry.tuning(profile.name) if entry else None
@@ -244,6 +262,7 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
     gated = model.gated if model.gated is not None else (entry.gated if entry else True)
     scaling = scaling_rules.resolve(config, model)
     issues.extend(multinode_issues(path, model, config, kserve_release, profile, nodes, scaling))
+    issues.extend(model_cache_issues(path, model, nodes, node_group))
     canary = None
     if model.canary is not None:
         issues.extend(canary_issues(path, model, model.canary, config, kserve_release, name, nodes, scaling))
@@ -281,6 +300,7 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
         revision=model.revision,
         canary=canary,
         nodes=nodes,
+        local_cache_size=model.local_cache.size if model.local_cache is not None and node_group is not None else None,
     )
 
 

@@ -144,6 +144,29 @@ class KServeRelease:
         return self.minor >= 15
 
     @property
+    def localmodel_separate_charts(self) -> bool:
+        """The localmodel controller and its CRDs ship as the charts `kserve-localmodel-crd` and
+        `kserve-localmodel-resources` (v0.17+); before, the `kserve` chart carries them behind
+        `kserve.localmodel.enabled` and `kserve-crd` the CRDs."""
+        return self.minor >= 17
+
+    @property
+    def localmodel_chart_creates_job_namespace(self) -> bool:
+        """The v0.15/v0.16 `kserve` chart creates `kserve.localmodel.jobNamespace` itself."""
+        return self.minor < 17
+
+    @property
+    def localmodel_agent_node_labels(self) -> dict[str, str]:
+        """Labels the localmodel node agent DaemonSet selects by default (v0.17+ chart:
+        `kserve.localmodelnode.controller.nodeSelector`); Helm merges ours into it."""
+        return {"kserve/localmodel": "worker"} if self.minor >= 17 else {}
+
+    @property
+    def storage_initializer_image(self) -> str:
+        """KServe's model download image of this release (runs the local model download jobs)."""
+        return f"kserve/storage-initializer:{self.tag}"
+
+    @property
     def schema_tag(self) -> str:
         """Which vendored CRD set validates objects for this tag."""
         return "v0.13.0" if self.minor == 13 else "v0.20.0"

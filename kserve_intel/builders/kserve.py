@@ -89,6 +89,11 @@ def controller_release(plan: StackPlan) -> HelmRelease:
         values["kserve"]["controller"]["gateway"]["ingressGateway"] = gateway_api
     if plan.release.has_modelmesh_values:
         values["kserve"]["modelmesh"] = {"enabled": False}
+    from .local_cache import controller_values  # imports this module's HelmRelease
+
+    local_model = controller_values(plan)
+    if local_model:
+        values["kserve"]["localmodel"] = local_model
     if kserve.serverless and kserve.networking_layer == "kourier":
         # Kourier routes Knative's own hosts; KServe's top-level Istio VirtualService would need Istio.
         values["kserve"]["controller"]["gateway"]["disableIstioVirtualHost"] = True

@@ -10,6 +10,7 @@ from ..config import DEFAULT_HF_ENDPOINT
 from ..platforms import CACHE_MOUNT_PATH
 from ..plan import ModelPlan, StackPlan
 from .canary import apply_canary
+from .local_cache import apply_local_cache
 from .multinode import apply_multinode
 from .runtime import env_list
 from .scaling import predictor_scaling
@@ -144,4 +145,4 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         },
         "spec": {"predictor": predictor},
     }
-    return apply_multinode(plan, model, apply_canary(plan, model, isvc))
+    return apply_local_cache(plan, model, apply_multinode(plan, model, apply_canary(plan, model, isvc)))
