@@ -25,8 +25,7 @@ from .errors import ConfigIssue
 from .platforms import PlatformProfile
 from .versions import KServeRelease, release
 
-# Where KServe mounts the node-local copy in the predictor container.
-MOUNTED_MODEL_DIR = "/mnt/models"
+# KServe's storage URI scheme for Hugging Face ids.
 HF_URI_PREFIX = "hf://"
 
 _UNITS = {

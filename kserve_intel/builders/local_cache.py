@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
-from ..local_cache import MOUNTED_MODEL_DIR, NodeGroupPlan
+from ..local_cache import NodeGroupPlan
+from .mounted import serve_from_mount
 from ..plan import ModelPlan, StackPlan
 from ..versions import CHART_REPOSITORY
 from .kserve import HelmRelease, namespace
@@ -156,16 +157,8 @@ def apply_local_cache(plan: StackPlan, model: ModelPlan, isvc: dict[str, Any]) -
     """Load the weights from the node-local copy KServe mounts at /mnt/models."""
     if not model.local_cache:
         return isvc
-    container = isvc["spec"]["predictor"]["model"]
-    container["storageUri"] = model.source_uri
-    args = list(container["args"])
-    args[args.index("--model") + 1] = MOUNTED_MODEL_DIR
     # The revision is part of the URI: the cached copy is already at it.
-    for flag in ("--revision", "--tokenizer-revision"):
-        if flag in args:
-            at = args.index(flag)
-            del args[at:at + 2]
-    container["args"] = args
+    serve_from_mount(isvc["spec"]["predictor"]["model"], model.source_uri)
     return isvc
 
 

@@ -20,13 +20,13 @@ from .. import naming
 from ..platforms import CACHE_MOUNT_PATH, SERVING_PORT
 from ..plan import ModelPlan, StackPlan
 from .runtime import CONTAINER_NAME, env_list
+from .mounted import serve_from_mount
 from .security import container_security_context, pod_security_context
 
 WORKER_CONTAINER = "worker-container"
 RAY_PORT = 6379
 MODELS_DIR = "models"  # inside the cache claim
 # KServe mounts a pvc:// storageUri here (read-only) in the head and worker pods.
-MOUNTED_MODEL_DIR = "/mnt/models"
 
 _HEAD_SCRIPT = """\
 set -eu
@@ -203,15 +203,8 @@ def apply_multinode(plan: StackPlan, model: ModelPlan, isvc: dict[str, Any]) -> 
     container = predictor["model"]
     container["modelFormat"] = {"name": model_format(plan)}
     container["runtime"] = runtime_name(plan)
-    container["storageUri"] = storage_uri(model)
-    args = list(container["args"])
-    args[args.index("--model") + 1] = MOUNTED_MODEL_DIR
     # The weights on the claim are already at the pinned revision.
-    for flag in ("--revision", "--tokenizer-revision"):
-        if flag in args:
-            at = args.index(flag)
-            del args[at:at + 2]
-    container["args"] = args
+    serve_from_mount(container, storage_uri(model))
     worker: dict[str, Any] = {
         "pipelineParallelSize": model.nodes,
         "tensorParallelSize": model.tensor_parallel_size,
