@@ -89,7 +89,7 @@ def controller_release(plan: StackPlan) -> HelmRelease:
         values["kserve"]["controller"]["gateway"]["ingressGateway"] = gateway_api
     if plan.release.has_modelmesh_values:
         values["kserve"]["modelmesh"] = {"enabled": False}
-    if kserve.serverless and kserve.networking_layer == "kourier":
+    if plan.knative_predictor_urls:
         # Kourier routes Knative's own hosts; KServe's top-level Istio VirtualService would need Istio.
         values["kserve"]["controller"]["gateway"]["disableIstioVirtualHost"] = True
     return HelmRelease(
