@@ -59,7 +59,7 @@ class ModelDeployment(pulumi.ComponentResource):
         if autoscaler is not None:
             self.scaled_object = apply(autoscaler, child_options(self, opts, self.inference_service))
         self.model = model
-        self.external_url = model.external_url(plan.config.kserve.ingress_domain)
+        self.external_url = plan.external_url(model)
         self.register_outputs({
             "name": model.name,
             "inClusterUrl": model.in_cluster_url,

@@ -820,6 +820,26 @@ def _unused(section: _Strict, path: str, reason: str, keep: tuple[str, ...] = ("
             yield ConfigIssue(f"{path}.{alias}", f"has no effect {reason}; remove it", value)
 
 
+def _gateway_api_serverless(routes: str) -> Iterable[ConfigIssue]:
+    """Gateway API cannot reach a Serverless predictor reliably, whoever writes the routes.
+
+    In Serverless mode `<model>-predictor` is the ExternalName Service Knative points at its
+    networking layer's internal gateway, which routes by Host. The Gateway API spec says
+    implementations SHOULD NOT support ExternalName backends (CVE-2021-25740), and KServe
+    creates HTTPRoutes only in RawDeployment/Standard mode (Knative mode uses its own ingress).
+    """
+    if routes == "stack":
+        reason = ("our HTTPRoutes would point at the ExternalName Service Knative creates for <model>-predictor, "
+                  "and Gateway API implementations need not (and SHOULD NOT) follow ExternalName backends")
+    else:
+        reason = "KServe creates HTTPRoutes only in RawDeployment/Standard mode; in Serverless mode Knative routes"
+    yield ConfigIssue(
+        "gatewayApi.enabled", f"cannot be combined with kserve.deploymentMode Serverless (gatewayApi.routes "
+        f"{routes!r}): {reason}. Use kserve.deploymentMode RawDeployment/Standard, or ingress/apisix (they set "
+        "the Host Knative routes by), or Knative's own URL (models[].externalUrl)", True,
+    )
+
+
 def _traffic_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[ConfigIssue]:
     """Ingress, APISIX, Gateway API, GenAI gateway, network policy and token validation."""
     from .versions import release
@@ -856,7 +876,9 @@ def _traffic_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[Conf
     else:
         if gateway.gateway is None:
             yield ConfigIssue("gatewayApi.gateway", "is required: {name, namespace} of the Gateway the routes attach to")
-        if gateway.routes == "kserve":
+        if config.kserve.serverless:
+            yield from _gateway_api_serverless(gateway.routes)
+        elif gateway.routes == "kserve":
             if not config.kserve.install:
                 yield ConfigIssue(
                     "gatewayApi.routes", "'kserve' configures the KServe controller this stack installs, but "

@@ -73,8 +73,27 @@ def route_name(model: str) -> str:
 
 
 def predictor_service(model: str) -> str:
-    """The Service KServe creates for a RawDeployment predictor (port 80 -> 8080)."""
+    """The Service KServe creates for a RawDeployment predictor (port 80 -> 8080).
+
+    In Serverless mode Knative creates a Service of the same name that points at
+    its networking layer's internal gateway, which routes by `predictor_host`.
+    """
     return f"{model}-predictor"
+
+
+def predictor_host(model: str, namespace: str) -> str:
+    """The in-cluster host of a predictor; the Host Knative's gateway routes by in Serverless mode."""
+    return f"{predictor_service(model)}.{namespace}.svc.cluster.local"
+
+
+def canary_predictor_service(model: str, canary: str) -> str:
+    """Deployment and Service KServe v0.20 creates for `spec.canary[].predictor.name` (`{isvc}-{name}-predictor`)."""
+    return f"{model}-{canary}-predictor"
+
+
+def canary_route_name(model: str) -> str:
+    """Our second Ingress for a model's canary (ingress-nginx splits by a separate canary Ingress)."""
+    return f"{route_name(model)}-canary"
 
 
 def labels(instance: str, component: str, version: str | None = None) -> dict[str, str]:

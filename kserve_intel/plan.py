@@ -72,15 +72,20 @@ class ModelPlan:
 
     @property
     def in_cluster_url(self) -> str:
-        # RawDeployment: KServe's predictor Service, port 80 -> 8080.
-        return f"http://{self.name}-predictor.{self.namespace}.svc.cluster.local"
+        # RawDeployment: KServe's predictor Service, port 80 -> 8080. Serverless: the
+        # Service Knative points at its internal gateway, which routes by this host.
+        return f"http://{naming.predictor_host(self.name, self.namespace)}"
 
     @property
     def openai_base_url(self) -> str:
         # Plain vLLM serves the OpenAI API under /v1 (no KServe /openai prefix).
         return f"{self.in_cluster_url}/v1"
 
-    def external_url(self, ingress_domain: str) -> str:
+    def external_url(self, ingress_domain: str, knative_predictor: bool = False) -> str:
+        if knative_predictor:
+            # Knative's route of the predictor, domain-template {{.Name}}.{{.Namespace}}.{{.Domain}}:
+            # what KServe reports as the URL when its Istio virtual host is disabled (Kourier).
+            return f"http://{naming.predictor_service(self.name)}.{self.namespace}.{ingress_domain}"
         # KServe's default domainTemplate: {{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}
         return f"http://{self.name}-{self.namespace}.{ingress_domain}"
 
@@ -132,6 +137,16 @@ class StackPlan:
     @property
     def runtime_name(self) -> str:
         return self.profile.runtime_name
+
+    @property
+    def knative_predictor_urls(self) -> bool:
+        """Serverless with Kourier: KServe's Istio virtual host is off, so a model's URL is its predictor's Knative route."""
+        kserve = self.config.kserve
+        return kserve.serverless and kserve.networking_layer == "kourier"
+
+    def external_url(self, model: ModelPlan) -> str:
+        """Where the cluster's ingress serves a model (the InferenceService's status.url)."""
+        return model.external_url(self.config.kserve.ingress_domain, self.knative_predictor_urls)
 
 
 def build_plan(config: StackConfig, stack: str = "") -> StackPlan:

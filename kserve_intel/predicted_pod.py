@@ -13,6 +13,12 @@ not KServe custom resources, so this module reproduces the controller's merge
   patched with the predictor's pod fields (volumes merged by `name`);
 * the pod carries the predictor labels plus KServe's own.
 
+Also modelled: a KServe v0.20 Standard-mode canary (`spec.canary[].predictor`,
+Deployment `<name>-<canary>-predictor`, the same merge), and Serverless mode,
+where KServe puts the same merged pod spec into the Knative Service and Knative
+runs it as Deployment `<name>-predictor-<revision>-deployment` (plus its own
+queue-proxy sidecar, which is Knative's and not modelled here).
+
 Only what our objects use is modelled. This module must not import Pulumi.
 """
 
@@ -31,7 +37,7 @@ _MERGE_KEYS = {
 }
 _POD_FIELDS_NOT_IN_PODSPEC = {"minReplicas", "maxReplicas", "scaleMetric", "scaleTarget", "labels", "annotations",
                              "model", "containerConcurrency", "timeout", "canaryTrafficPercent", "logger", "batcher",
-                             "deploymentStrategy"}
+                             "deploymentStrategy", "name", "workerSpec"}
 
 
 def strategic_merge(base: Any, patch: Any, key: str | None = None) -> Any:
@@ -55,11 +61,17 @@ def strategic_merge(base: Any, patch: Any, key: str | None = None) -> Any:
     return copy.deepcopy(patch)  # scalars and plain lists are replaced
 
 
-def predicted_deployment(runtime: dict[str, Any], isvc: dict[str, Any]) -> dict[str, Any]:
-    """apps/v1 Deployment `<name>-predictor` as KServe's raw reconciler would write it."""
+def predicted_deployment(runtime: dict[str, Any], isvc: dict[str, Any], canary: str | None = None) -> dict[str, Any]:
+    """apps/v1 Deployment `<name>-predictor` as KServe's raw reconciler would write it.
+
+    With `canary`, the Deployment `<name>-<canary>-predictor` of that `spec.canary[]` entry.
+    """
     runtime_spec = runtime["spec"]
     predictor = isvc["spec"]["predictor"]
     name = isvc["metadata"]["name"]
+    if canary is not None:
+        (entry,) = [c for c in isvc["spec"]["canary"] if c["predictor"]["name"] == canary]
+        predictor = entry["predictor"]
     (runtime_container,) = runtime_spec["containers"]
     model = predictor["model"]
     container_patch = {k: v for k, v in model.items() if k not in ("modelFormat", "runtime", "args", "storageUri")}
@@ -74,7 +86,7 @@ def predicted_deployment(runtime: dict[str, Any], isvc: dict[str, Any]) -> dict[
     pod = strategic_merge(pod, pod_patch)
     pod["containers"] = [container]
 
-    component = f"{name}-predictor"
+    component = f"{name}-{canary}-predictor" if canary is not None else f"{name}-predictor"
     labels = {
         **predictor.get("labels", {}),
         "app": f"isvc.{component}",

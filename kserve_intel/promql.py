@@ -30,12 +30,15 @@ GENERATION_TOKENS = "vllm:generation_tokens_total"
 REQUEST_SUCCESS = "vllm:request_success_total"
 
 # kube-state-metrics (part of kube-prometheus-stack): KServe's raw Deployment
-# is named `<isvc>-predictor`, its pods `<isvc>-predictor-<hash>-<id>`, and the
-# vLLM container `kserve-container`.
+# is named `<isvc>-predictor` (a v0.20 canary's `<isvc>-<canary>-predictor`), a
+# Serverless revision's `<isvc>-predictor-<00001>-deployment`; pods add
+# `-<hash>-<id>`, and the vLLM container is `kserve-container` in every mode.
 DEPLOYMENT_AVAILABLE = "kube_deployment_status_replicas_available"
 DEPLOYMENT_DESIRED = "kube_deployment_spec_replicas"
 CONTAINER_RESTARTS = "kube_pod_container_status_restarts_total"
-PREDICTOR_DEPLOYMENT = ".+-predictor"
+PREDICTOR_DEPLOYMENT = ".+-predictor(-[0-9]+-deployment)?"
+# label_replace regex that recovers the InferenceService (or `<isvc>-<canary>`) from a deployment name.
+PREDICTOR_DEPLOYMENT_OWNER = "(.+)-predictor(-[0-9]+-deployment)?"
 PREDICTOR_POD = ".+-predictor-.+"
 VLLM_CONTAINER = "kserve-container"
 

@@ -65,7 +65,7 @@ def canary_issues(
             canary.name,
         ))
     if not serverless and release.supports_spec_canary:
-        deployment = f"{name}-{canary.name or DEFAULT_CANARY_NAME}-predictor"
+        deployment = naming.canary_predictor_service(name, canary.name or DEFAULT_CANARY_NAME)
         if len(deployment) > naming.DNS_LABEL_MAX:
             issues.append(ConfigIssue(
                 f"{path}.canary.name", f"makes the canary Deployment name {deployment!r} {len(deployment)} "

@@ -167,8 +167,11 @@ def test_alerts_users_act_on_with_configured_thresholds():
                           "KServeIntelKVCacheNearlyFull", "KServeIntelPodRestarting"}
     not_ready = rules["KServeIntelModelNotReady"]
     assert (not_ready["for"], not_ready["labels"]["severity"]) == ("30m", "critical")
-    assert 'kube_deployment_status_replicas_available{namespace="intel-inference",deployment=~".+-predictor"}' in not_ready["expr"]
-    assert not_ready["expr"].endswith('"inferenceservice", "$1", "deployment", "(.+)-predictor")')
+    deployments = '{namespace="intel-inference",deployment=~".+-predictor(-[0-9]+-deployment)?"}'
+    assert not_ready["expr"] == (
+        f"label_replace((max by (namespace, deployment) (kube_deployment_spec_replicas{deployments}) >= 1) "
+        f"unless (max by (namespace, deployment) (kube_deployment_status_replicas_available{deployments}) >= 1), "
+        '"inferenceservice", "$1", "deployment", "(.+)-predictor(-[0-9]+-deployment)?")')
     queue = rules["KServeIntelRequestsQueueing"]
     assert queue["expr"] == 'sum by (namespace, model_name) (vllm:num_requests_waiting{namespace="intel-inference"}) > 25'
     assert queue["for"] == "5m"
@@ -185,6 +188,19 @@ def test_alerts_users_act_on_with_configured_thresholds():
     for rule in rules.values():
         assert rule["labels"]["severity"] in ("critical", "warning")
         assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+
+
+@pytest.mark.parametrize("deployment,owner", [
+    ("qwen2-5-7b-instruct-predictor", "qwen2-5-7b-instruct"),                   # RawDeployment / Standard
+    ("qwen2-5-7b-instruct-predictor-00002-deployment", "qwen2-5-7b-instruct"),  # Serverless revision
+    ("qwen2-5-7b-instruct-canary-predictor", "qwen2-5-7b-instruct-canary"),     # v0.20 Standard canary
+])
+def test_readiness_alert_finds_the_predictor_deployment_of_every_mode(deployment, owner):
+    # Prometheus anchors label regexes; label_replace's groups are those of the whole match.
+    assert re.fullmatch(promql.PREDICTOR_DEPLOYMENT, deployment)
+    assert re.fullmatch(promql.PREDICTOR_DEPLOYMENT_OWNER, deployment).group(1) == owner
+    assert re.fullmatch(promql.PREDICTOR_POD, f"{deployment}-5d9f7c6b8-x2x9q")
+    assert not re.fullmatch(promql.PREDICTOR_DEPLOYMENT, "qwen2-5-7b-instruct-weights")
 
 
 def test_alerts_are_scoped_to_the_stack_namespace():

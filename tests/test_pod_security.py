@@ -9,6 +9,12 @@ of the documented exceptions that applies to that case (README "Security"):
 * CKV_K8S_35 (secret as environment variable): only with a token (HF_TOKEN from secretKeyRef);
 * CKV_K8S_43 (image by digest): only when `runtimes.image` is not pinned by digest.
 
+Serverless: KServe writes the same merged pod into the Knative Service, so the
+predicted pod is scanned as the revision's Deployment; Knative's queue-proxy
+sidecar is Knative's own and not part of the scan. Canary (KServe v0.20
+Standard): the canary Deployment `<model>-canary-predictor` is scanned too.
+Neither adds an exception.
+
 checkov lives in its own venv (`make checkov`), found through $CHECKOV.
 """
 
@@ -31,13 +37,22 @@ from tests.test_builders import make_plan
 ROOT = Path(__file__).resolve().parent.parent
 DIGEST = "opea/vllm-gaudi@sha256:" + "a" * 64
 
+SERVERLESS = {"kserve": {"version": "v0.20.0", "deploymentMode": "Serverless"}}
+CANARY = {"kserve": {"version": "v0.20.0", "deploymentMode": "Standard"},
+          "models": [{"id": "Qwen/Qwen2.5-32B-Instruct", "canary": {"trafficPercent": 10, "image": "opea/vllm-gaudi:1.23.0"}}]}
 CASES = {
     # name: (platform, extra config, with token)
     "xeon": ("xeon", {}, True),
     "xeon-open-digest": ("xeon", {"runtimes": {"image": "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo@sha256:" + "b" * 64}}, False),
     "gaudi": ("gaudi", {}, True),
     "gaudi3-digest": ("gaudi3", {"runtimes": {"image": DIGEST}}, True),
+    "xeon-serverless": ("xeon", SERVERLESS, True),
+    "gaudi3-serverless": ("gaudi3", SERVERLESS, True),
+    "gaudi3-standard": ("gaudi3", {**CANARY, "models": [{"id": "Qwen/Qwen2.5-32B-Instruct"}]}, True),
+    "gaudi3-canary": ("gaudi3", CANARY, True),
 }
+# Cases scanned as a canary's Deployment rather than the stable predictor's.
+CANARY_CASES = {"gaudi3-canary": "canary"}
 
 
 def expected_exceptions(platform: str, extra: dict, token: bool) -> set[str]:
@@ -64,7 +79,8 @@ def scan(tmp_path_factory) -> dict[str, set[str]]:
     directory = tmp_path_factory.mktemp("pods")
     for case, (platform, extra, token) in CASES.items():
         plan = make_plan(platform, namespace=f"ns-{case}", **extra)
-        deployment = predicted_deployment(cluster_serving_runtime(plan), inference_service(plan, plan.models[0], token))
+        isvc = inference_service(plan, plan.models[0], token)
+        deployment = predicted_deployment(cluster_serving_runtime(plan), isvc, CANARY_CASES.get(case))
         deployment["metadata"]["name"] = case
         (directory / f"{case}.yaml").write_text(yaml.safe_dump_all([deployment, model_network_policy(plan)]))
     result = subprocess.run(
@@ -91,6 +107,27 @@ def test_the_documented_exceptions_are_real(scan):
     assert "CKV_K8S_25" in scan["gaudi"] and "CKV_K8S_25" not in scan["xeon"]
     assert "CKV_K8S_35" in scan["xeon"] and "CKV_K8S_35" not in scan["xeon-open-digest"]
     assert "CKV_K8S_43" in scan["gaudi"] and "CKV_K8S_43" not in scan["gaudi3-digest"]
+
+
+def test_serverless_and_canary_pods_fail_exactly_like_the_standard_pod(scan):
+    # The modes change who runs the pod, not its security: same findings as the Standard pod.
+    assert scan["gaudi3-serverless"] == scan["gaudi3-standard"] == scan["gaudi3-canary"]
+    assert scan["xeon-serverless"] == scan["xeon"]
+
+
+def test_canary_deployment_is_the_canary_predictor_merged_over_the_runtime():
+    plan = make_plan("gaudi3", **CANARY)
+    runtime = cluster_serving_runtime(plan)
+    isvc = inference_service(plan, plan.models[0], with_token=True)
+    stable = predicted_deployment(runtime, isvc)
+    canary = predicted_deployment(runtime, isvc, "canary")
+    name = plan.models[0].name
+    assert canary["metadata"]["name"] == f"{name}-canary-predictor" and stable["metadata"]["name"] == f"{name}-predictor"
+    (container,) = canary["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "opea/vllm-gaudi:1.23.0"
+    assert container["securityContext"] == stable["spec"]["template"]["spec"]["containers"][0]["securityContext"]
+    assert canary["spec"]["template"]["spec"]["securityContext"] == stable["spec"]["template"]["spec"]["securityContext"]
+    assert "name" not in canary["spec"]["template"]["spec"]
 
 
 # --- the merge itself -----------------------------------------------------------

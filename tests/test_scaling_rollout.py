@@ -152,7 +152,8 @@ def test_knative_install_is_operator_then_knative_serving_then_kserve():
     spec = serving.inputs["spec"]
     assert spec["version"] == "1.21.1"
     assert spec["ingress"] == {"kourier": {"enabled": True}}
-    assert spec["config"]["network"] == {"ingress-class": "kourier.ingress.networking.knative.dev"}
+    assert spec["config"]["network"] == {"ingress-class": "kourier.ingress.networking.knative.dev",
+                                         "domain-template": "{{.Name}}.{{.Namespace}}.{{.Domain}}"}
     assert spec["config"]["domain"] == {"example.com": ""}
     assert spec["config"]["deployment"]["progress-deadline"] == "90m"
     # Xeon needs neither Gaudi's capabilities nor a runtime class.

@@ -94,6 +94,10 @@ BAD = [
     ({"gatewayApi": {**GATEWAY, "routes": "kserve"}, "kserve": {"version": "v0.14.1"}}, ["gatewayApi.routes", "v0.15.0 or later"]),
     ({"gatewayApi": {**GATEWAY, "routes": "kserve"}, "kserve": {"install": False}}, ["gatewayApi.routes", "kserve.install is false"]),
     ({"gatewayApi": {"routes": "kserve"}}, ["gatewayApi.routes", "unless gatewayApi.enabled"]),
+    ({"gatewayApi": GATEWAY, "kserve": {"deploymentMode": "Serverless"}},
+     ["kserve-intel:gatewayApi.enabled", "kserve.deploymentMode Serverless", "ExternalName", "ingress/apisix"]),
+    ({"gatewayApi": {**GATEWAY, "routes": "kserve"}, "kserve": {"version": "v0.20.0", "deploymentMode": "Knative"}},
+     ["kserve-intel:gatewayApi.enabled", "HTTPRoutes only in RawDeployment/Standard mode"]),
     ({"genaiGateway": {"namespace": "litellm"}}, ["genaiGateway.namespace", "unless genaiGateway.enabled"]),
     ({"networkPolicy": {"enabled": False, "monitoringNamespace": "prom"}}, ["networkPolicy.monitoringNamespace", "networkPolicy.enabled is false"]),
     ({"networkPolicy": {"allowFrom": [{}]}}, ["networkPolicy.allowFrom[0]", "exactly one of namespace or namespaceLabels"]),
@@ -544,3 +548,57 @@ def test_multinode_ray_pods_may_talk_to_each_other_only():
     assert {"from": [pods]} in spec["ingress"]
     assert {"to": [pods]} in spec["egress"]
     assert validate_object(model_network_policy(plan)) == []
+
+
+# --- Serverless and canary: what each route sends where ------------------------------------
+
+CANARY_MODEL = [{"id": "Qwen/Qwen3-4B-Instruct-2507", "canary": {"trafficPercent": 30, "name": "next",
+                                                                  "extraArgs": ["--max-num-seqs", "64"]}}]
+
+
+@pytest.mark.parametrize("routing", ["path", "host"])
+@pytest.mark.parametrize("mode", ["Standard", "Knative"])
+def test_routes_per_mode_and_canary_validate_and_point_at_the_right_services(routing, mode):
+    ingress_cfg = {**INGRESS, "routing": routing}
+    routes = {"ingress": ingress_cfg, "apisix": APISIX}
+    if mode == "Standard":
+        routes["gatewayApi"] = GATEWAY
+    models = CANARY_MODEL
+    if mode == "Knative":  # Knative names the revisions: no canary name there
+        models = [{**CANARY_MODEL[0], "canary": {k: v for k, v in CANARY_MODEL[0]["canary"].items() if k != "name"}}]
+    plan = secret_plan("xeon", "v0.20.0", kserve={"version": "v0.20.0", "deploymentMode": mode},
+                       models=models, **routes)
+    (model,) = plan.models
+    objects = [traffic.ingress(plan, model), traffic.apisix_route(plan, model)]
+    canary = traffic.canary_ingress(plan, model)
+    vhost = "qwen3-4b-instruct-2507-predictor.intel-inference.svc.cluster.local"
+    annotations = objects[0]["metadata"]["annotations"]
+    rewrite = objects[1]["spec"]["http"][0]["plugins"][-1]["config"]
+    backends = objects[1]["spec"]["http"][0]["backends"]
+    if mode == "Knative":
+        assert annotations[traffic.NGINX + "upstream-vhost"] == vhost and rewrite["host"] == vhost
+        assert canary is None and len(backends) == 1 and "weight" not in backends[0]
+    else:
+        assert traffic.NGINX + "upstream-vhost" not in annotations and "host" not in rewrite
+        assert canary["metadata"]["name"] == "qwen3-4b-instruct-2507-route-canary"
+        assert canary["metadata"]["annotations"][traffic.NGINX + "canary-weight"] == "30"
+        assert canary["spec"]["rules"][0]["host"] == objects[0]["spec"]["rules"][0]["host"]
+        assert canary["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == \
+            "qwen3-4b-instruct-2507-next-predictor"
+        assert [b["weight"] for b in backends] == [70, 30]
+        route = traffic.http_route(plan, model)
+        assert [(b["name"], b["weight"]) for b in route["spec"]["rules"][0]["backendRefs"]] == [
+            ("qwen3-4b-instruct-2507-predictor", 70), ("qwen3-4b-instruct-2507-next-predictor", 30)]
+        objects += [canary, route]
+    for obj in objects:
+        assert validate_object(obj, kserve_version="v0.20.0") == [], obj["kind"]
+
+
+def test_canary_at_zero_or_full_keeps_both_backends_weighted():
+    for percent, weights in ((0, [100, 0]), (100, [0, 100])):
+        models = [{**CANARY_MODEL[0], "canary": {**CANARY_MODEL[0]["canary"], "trafficPercent": percent}}]
+        plan = secret_plan("xeon", "v0.20.0", models=models, apisix=APISIX, gatewayApi=GATEWAY, ingress=INGRESS)
+        (model,) = plan.models
+        assert [b["weight"] for b in traffic.apisix_route(plan, model)["spec"]["http"][0]["backends"]] == weights
+        assert [b["weight"] for b in traffic.http_route(plan, model)["spec"]["rules"][0]["backendRefs"]] == weights
+        assert traffic.canary_ingress(plan, model)["metadata"]["annotations"][traffic.NGINX + "canary-weight"] == str(percent)

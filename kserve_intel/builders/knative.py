@@ -18,6 +18,7 @@ from ..versions import KNATIVE_OPERATOR_REPOSITORY
 from .kserve import HelmRelease, namespace
 
 OPERATOR_NAMESPACE = "knative-operator"
+DOMAIN_TEMPLATE = "{{.Name}}.{{.Namespace}}.{{.Domain}}"
 SERVING_NAMESPACE = "knative-serving"
 INGRESS_CLASSES = {
     "kourier": "kourier.ingress.networking.knative.dev",
@@ -98,8 +99,9 @@ def knative_serving(plan: StackPlan) -> dict[str, Any]:
             "version": plan.release.knative_serving_version,
             "ingress": {layer: {"enabled": True}},
             "config": {
-                "network": {"ingress-class": INGRESS_CLASSES[layer]},
-                # External URLs <model>-<namespace>.<domain>, as KServe's domainTemplate builds them.
+                # Knative's default domain template, stated: with Kourier a model's URL is its
+                # predictor's route <model>-predictor.<namespace>.<domain> (StackPlan.external_url).
+                "network": {"ingress-class": INGRESS_CLASSES[layer], "domain-template": DOMAIN_TEMPLATE},
                 "domain": {kserve.ingress_domain: ""},
                 "deployment": {"progress-deadline": progress_deadline(plan)},
                 "features": {flag: "enabled" for flag in feature_flags(plan)},

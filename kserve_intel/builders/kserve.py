@@ -94,7 +94,7 @@ def controller_release(plan: StackPlan) -> HelmRelease:
     local_model = controller_values(plan)
     if local_model:
         values["kserve"]["localmodel"] = local_model
-    if kserve.serverless and kserve.networking_layer == "kourier":
+    if plan.knative_predictor_urls:
         # Kourier routes Knative's own hosts; KServe's top-level Istio VirtualService would need Istio.
         values["kserve"]["controller"]["gateway"]["disableIstioVirtualHost"] = True
     return HelmRelease(

@@ -106,8 +106,11 @@ def alert_rules(plan: StackPlan) -> list[dict[str, Any]]:
     return [
         _alert(
             "KServeIntelModelNotReady",
-            f'label_replace(max by (namespace, deployment) ({promql.DEPLOYMENT_AVAILABLE}{deployments}) < 1, '
-            f'"inferenceservice", "$1", "deployment", "(.+)-predictor")',
+            # Pods wanted but none available: a model scaled to zero (Knative, KEDA) or a Serverless
+            # revision that lost its traffic (Knative scales it to 0) is not "not ready".
+            f'label_replace((max by (namespace, deployment) ({promql.DEPLOYMENT_DESIRED}{deployments}) >= 1) '
+            f'unless (max by (namespace, deployment) ({promql.DEPLOYMENT_AVAILABLE}{deployments}) >= 1), '
+            f'"inferenceservice", "$1", "deployment", "{promql.PREDICTOR_DEPLOYMENT_OWNER}")',
             alerts.not_ready_for, "critical",
             "Model {{ $labels.inferenceservice }} has no ready replica",
             "InferenceService {{ $labels.namespace }}/{{ $labels.inferenceservice }} has had no available "

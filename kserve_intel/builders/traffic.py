@@ -5,10 +5,22 @@ Every public route maps `/<model-name>/<rest>` onto `/<rest>` of the model's
 predictor Service (`<name>-predictor`, port 80 -> vLLM on 8080), so
 `/<model-name>/v1/chat/completions` reaches vLLM's `/v1/chat/completions`.
 In `ingress.routing: host` mode the model has a host of its own instead.
+
+Serverless: `<name>-predictor` is the ExternalName Service Knative points at its
+networking layer's internal gateway (Kourier, Istio's knative-local-gateway),
+which routes by Host, so the routes send `Host: <name>-predictor.<ns>.svc.cluster.local`
+(ingress-nginx `upstream-vhost`, APISIX `proxy-rewrite.host`); Knative splits a
+canary behind that one host. Gateway API is refused in Serverless (config.py).
+
+Standard mode with a canary (KServe v0.20 `spec.canary[]`): the routes split
+by `trafficPercent` between the stable Service and the canary's
+`<name>-<canary>-predictor` (an ingress-nginx canary Ingress, APISIX weighted
+backends, HTTPRoute backendRef weights).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import yaml
@@ -28,6 +40,19 @@ def public_prefix(model: ModelPlan) -> str:
 
 def _backend_service(model: ModelPlan) -> str:
     return naming.predictor_service(model.name)
+
+
+def upstream_host(plan: StackPlan, model: ModelPlan) -> str | None:
+    """The Host the upstream must receive: Knative's gateway routes by it in Serverless mode."""
+    return naming.predictor_host(model.name, model.namespace) if plan.config.kserve.serverless else None
+
+
+def canary_split(plan: StackPlan, model: ModelPlan) -> tuple[str, int] | None:
+    """(canary Service, percent) when our routes must split traffic themselves (Standard mode canary)."""
+    canary = model.canary
+    if canary is None or plan.config.kserve.serverless:
+        return None  # Serverless: Knative splits behind the one predictor host
+    return naming.canary_predictor_service(model.name, canary.name), canary.traffic_percent
 
 
 def _meta(name: str, namespace: str, instance: str, component: str) -> dict[str, Any]:
@@ -61,6 +86,10 @@ def ingress(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
         annotations[NGINX + "rewrite-target"] = "/$2"
     else:
         path = {"path": "/", "pathType": "Prefix", "backend": backend}
+    vhost = upstream_host(plan, model)
+    if vhost:
+        # The backend is Knative's ExternalName Service: its gateway routes by Host.
+        annotations[NGINX + "upstream-vhost"] = vhost
     annotations.update(cfg.annotations)  # the user's annotations win
     host = ingress_host(plan, model)
     rule: dict[str, Any] = {"http": {"paths": [path]}}
@@ -74,6 +103,31 @@ def ingress(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
         spec["tls"] = [tls]
     meta = _meta(naming.route_name(model.name), model.namespace, model.name, "ingress")
     meta["annotations"] = annotations
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": spec}
+
+
+def canary_ingress(plan: StackPlan, model: ModelPlan) -> dict[str, Any] | None:
+    """ingress-nginx canary Ingress: same host and path, `trafficPercent` to the canary Service.
+
+    ingress-nginx takes every other setting (rewrite, timeouts) from the main
+    Ingress of that host and path; only the canary annotations count here.
+    """
+    split = canary_split(plan, model)
+    if split is None:
+        return None
+    service, percent = split
+    main = ingress(plan, model)
+    spec = copy.deepcopy(main["spec"])
+    spec.pop("tls", None)  # the main Ingress terminates TLS for the host
+    for rule in spec["rules"]:
+        for path in rule["http"]["paths"]:
+            path["backend"] = {"service": {"name": service, "port": {"number": SERVICE_PORT}}}
+    meta = _meta(naming.canary_route_name(model.name), model.namespace, model.name, "ingress-canary")
+    meta["annotations"] = {
+        **{k: v for k, v in main["metadata"]["annotations"].items() if k in (NGINX + "use-regex", NGINX + "rewrite-target")},
+        NGINX + "canary": "true",
+        NGINX + "canary-weight": str(percent),
+    }
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": spec}
 
 
@@ -95,6 +149,26 @@ def apisix_rewrite(model: ModelPlan) -> list[str]:
     return [f"^{public_prefix(model)}/(.*)", "/$1"]
 
 
+def _apisix_proxy_rewrite(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
+    config: dict[str, Any] = {"regex_uri": apisix_rewrite(model)}
+    vhost = upstream_host(plan, model)
+    if vhost:
+        # The 2.x controller turns the ExternalName Service into an upstream node at Knative's
+        # gateway; the gateway routes by Host.
+        config["host"] = vhost
+    return config
+
+
+def _apisix_backends(plan: StackPlan, model: ModelPlan) -> list[dict[str, Any]]:
+    stable = {"serviceName": _backend_service(model), "servicePort": SERVICE_PORT}
+    split = canary_split(plan, model)
+    if split is None:
+        return [stable]
+    service, percent = split
+    # More than one backend: the controller configures APISIX's traffic-split by these weights.
+    return [{**stable, "weight": 100 - percent}, {"serviceName": service, "servicePort": SERVICE_PORT, "weight": percent}]
+
+
 def apisix_route(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
     cfg = plan.config.apisix
     assert cfg.auth is not None  # config refuses an unauthenticated route
@@ -111,7 +185,7 @@ def apisix_route(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
     plugins: list[dict[str, Any]] = [
         # client_secret is merged in by the ingress controller from the Secret (secretRef).
         {"name": "openid-connect", "enable": True, "config": oidc, "secretRef": naming.OIDC_SECRET},
-        {"name": "proxy-rewrite", "enable": True, "config": {"regex_uri": apisix_rewrite(model)}},
+        {"name": "proxy-rewrite", "enable": True, "config": _apisix_proxy_rewrite(plan, model)},
     ]
     limit = cfg.rate_limit
     if limit.enabled:
@@ -130,7 +204,7 @@ def apisix_route(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
     rule = {
         "name": "openai",
         "match": match,
-        "backends": [{"serviceName": _backend_service(model), "servicePort": SERVICE_PORT}],
+        "backends": _apisix_backends(plan, model),
         "timeout": {"connect": "10s", "read": timeout, "send": timeout},
         "plugins": plugins,
     }
@@ -145,9 +219,19 @@ def apisix_route(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
 # --- Gateway API ---------------------------------------------------------------
 
 
+def _http_route_backends(plan: StackPlan, model: ModelPlan) -> list[dict[str, Any]]:
+    stable = {"group": "", "kind": "Service", "name": _backend_service(model), "port": SERVICE_PORT}
+    split = canary_split(plan, model)
+    if split is None:
+        return [stable]
+    service, percent = split
+    return [{**stable, "weight": 100 - percent},
+            {"group": "", "kind": "Service", "name": service, "port": SERVICE_PORT, "weight": percent}]
+
+
 def http_route(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
     cfg = plan.config.gateway_api
-    assert cfg.gateway is not None and cfg.routes == "stack"
+    assert cfg.gateway is not None and cfg.routes == "stack" and not plan.config.kserve.serverless
     parent: dict[str, Any] = {
         "group": "gateway.networking.k8s.io",
         "kind": "Gateway",
@@ -162,7 +246,7 @@ def http_route(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
     spec["rules"] = [{
         "matches": [{"path": {"type": "PathPrefix", "value": public_prefix(model)}}],
         "filters": [{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}],
-        "backendRefs": [{"group": "", "kind": "Service", "name": _backend_service(model), "port": SERVICE_PORT}],
+        "backendRefs": _http_route_backends(plan, model),
         "timeouts": {"request": f"{ROUTE_TIMEOUT_SECONDS // 60}m"},
     }]
     return {
@@ -233,7 +317,7 @@ def public_endpoints(plan: StackPlan, model: ModelPlan) -> dict[str, str]:
     gateway = config.gateway_api
     if gateway.enabled:
         if gateway.routes == "kserve":
-            result["gatewayApi"] = model.external_url(config.kserve.ingress_domain) + "/v1"
+            result["gatewayApi"] = plan.external_url(model) + "/v1"
         else:
             path = f"{public_prefix(model)}/v1"
             result["gatewayApi"] = f"{gateway.host}{path}" if gateway.host else path

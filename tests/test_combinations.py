@@ -1,0 +1,196 @@
+"""Guardrails over feature combinations: the features built apart must hold together.
+
+Each case evaluates the real program (`run_stack`) with several features on at
+once and checks, for every registered resource:
+
+(i)   each Kubernetes object validates strictly against the vendored schemas of
+      the stack's KServe version (secrets redacted as the renderer does);
+(ii)  the policy pack reports no violation (the same call the engine makes);
+(iii) no plaintext secret (HF token, Keycloak client secret) in any input, output
+      or warning: only inside a value Pulumi marks secret.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from kserve_intel import naming
+from kserve_intel.validation import validate_objects
+from offline.engine import is_secret, redact
+from tests.conftest import TOKEN, run_stack
+from tests.test_policy import _stack_violations
+
+CLIENT_SECRET = "keycloak-client-secret-never-in-plaintext"
+KEYCLOAK = {"clientId": "kserve-models", "clientSecret": CLIENT_SECRET}
+APISIX = {"enabled": True, "host": "llm.example.com", "auth": {"keycloak": KEYCLOAK}}
+INGRESS = {"enabled": True, "host": "llm.example.com", "tls": {"secretName": "llm-tls"}}
+GATEWAY = {"enabled": True, "gateway": {"name": "inference", "namespace": "gateways"}}
+GENAI = {"enabled": True}
+MONITORING = {"enabled": True}
+# Every route; Gateway API is refused in Serverless mode (config.py), so those cases leave it out.
+ROUTES = {"ingress": INGRESS, "apisix": APISIX, "gatewayApi": GATEWAY, "genaiGateway": GENAI}
+SERVERLESS_ROUTES = {"ingress": INGRESS, "apisix": APISIX, "genaiGateway": GENAI}
+CANARY = {"trafficPercent": 20, "image": "opea/vllm-gaudi:1.23.0"}
+REVISION = "a09a35458c702b33eeacc393d103063234e8bc28"
+
+CASES: dict[str, tuple[str, dict[str, Any]]] = {
+    # name: (committed stack, overrides)
+    "xeon-routes": ("xeon", {**ROUTES, "monitoring": MONITORING}),
+    "gaudi-routes": ("gaudi", {**ROUTES, "monitoring": MONITORING}),
+    "gaudi3-routes": ("gaudi3", {**ROUTES, "monitoring": MONITORING}),
+    "xeon-serverless-v013": ("xeon", {
+        "kserve": {"version": "v0.13.0", "deploymentMode": "Serverless"}, **SERVERLESS_ROUTES,
+        "monitoring": MONITORING, "autoscaling": {"enabled": True, "minReplicas": 0, "maxReplicas": 2},
+    }),
+    "gaudi3-serverless-istio": ("gaudi3", {
+        "kserve": {"version": "v0.20.0", "deploymentMode": "Knative", "networking": "istio"}, **SERVERLESS_ROUTES,
+        "monitoring": MONITORING,
+    }),
+    "gaudi-keda-v013": ("gaudi", {
+        "autoscaling": {"enabled": True, "engine": "keda", "maxReplicas": 2}, **ROUTES, "monitoring": MONITORING,
+    }),
+    "gaudi3-keda-v020": ("gaudi3", {
+        "autoscaling": {"enabled": True, "engine": "keda", "metric": "ttft", "maxReplicas": 3},
+        **ROUTES, "monitoring": MONITORING,
+    }),
+    "gaudi3-canary-standard": ("gaudi3", {
+        "models": [{"id": "Qwen/Qwen2.5-32B-Instruct", "revision": REVISION, "canary": CANARY}],
+        "storage": {"accessMode": "ReadWriteMany"}, **ROUTES, "monitoring": MONITORING,
+    }),
+    "gaudi3-canary-serverless": ("gaudi3", {
+        "kserve": {"version": "v0.20.0", "deploymentMode": "Serverless"},
+        "models": [{"id": "Qwen/Qwen2.5-32B-Instruct", "revision": REVISION, "canary": CANARY}],
+        **SERVERLESS_ROUTES, "monitoring": MONITORING,
+    }),
+    "gaudi-multinode-v020": ("gaudi", {
+        "kserve": {"version": "v0.20.0", "deploymentMode": "Standard"}, "autoscaling": {"enabled": False},
+        "models": [{"id": "meta-llama/Llama-3.1-405B-Instruct", "revision": REVISION}, "Qwen/Qwen2.5-7B-Instruct"],
+        "storage": {"size": "1Ti", "accessMode": "ReadWriteMany"}, **ROUTES, "monitoring": MONITORING,
+    }),
+}
+
+INGRESS_TYPE = "kubernetes:networking.k8s.io/v1:Ingress"
+APISIX_ROUTE = "kubernetes:apisix.apache.org/v2:ApisixRoute"
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+
+
+@pytest.fixture(scope="module")
+def evaluations():
+    return {
+        case: run_stack(stack, hfToken=TOKEN, **overrides) for case, (stack, overrides) in CASES.items()
+    }
+
+
+def _platform(evaluation) -> str:
+    return evaluation.outputs["platform"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_object_validates_strictly(evaluations, case):
+    evaluation = evaluations[case]
+    objects = [redact(obj) for obj in evaluation.objects()]
+    assert objects
+    assert validate_objects(objects, kserve_version=evaluation.outputs["kserveVersion"]) == []
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_policy_pack_passes_every_resource(evaluations, case):
+    evaluation = evaluations[case]
+    assert _stack_violations(evaluation, _platform(evaluation)) == {}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_no_plaintext_secret_anywhere(evaluations, case):
+    evaluation = evaluations[case]
+    found = {TOKEN: 0, CLIENT_SECRET: 0}
+
+    def visit(value: Any, where: str) -> None:
+        if is_secret(value):
+            for secret in found:
+                found[secret] += secret in json.dumps(value)
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                visit(item, f"{where}.{key}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                visit(item, f"{where}[{index}]")
+        else:
+            for secret in found:
+                assert secret not in str(value), where
+
+    for registration in evaluation.registrations:
+        visit(registration.inputs, registration.urn)
+    text = json.dumps(evaluation.outputs) + "\n".join(evaluation.warnings)
+    assert TOKEN not in text and CLIENT_SECRET not in text
+    assert found == {TOKEN: 1, CLIENT_SECRET: 1}  # each once, in its own Secret, marked secret
+
+
+# --- what the combinations must mean, not only pass --------------------------------
+
+
+def _of(evaluation, type_: str) -> dict[str, dict[str, Any]]:
+    return {r.inputs["metadata"]["name"]: r.inputs for r in evaluation.of_type(type_)}
+
+
+@pytest.mark.parametrize("case", ["xeon-serverless-v013", "gaudi3-serverless-istio", "gaudi3-canary-serverless"])
+def test_serverless_routes_send_the_host_knative_routes_by(evaluations, case):
+    evaluation = evaluations[case]
+    ingresses, routes = _of(evaluation, INGRESS_TYPE), _of(evaluation, APISIX_ROUTE)
+    assert evaluation.of_type(HTTP_ROUTE) == []
+    for model in evaluation.outputs["models"]:
+        host = f"{model['name']}-predictor.{model['namespace']}.svc.cluster.local"
+        assert model["inClusterUrl"] == f"http://{host}"
+        ingress = ingresses[naming.route_name(model["name"])]
+        assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/upstream-vhost"] == host
+        rule = routes[naming.route_name(model["name"])]["spec"]["http"][0]
+        (rewrite,) = [p for p in rule["plugins"] if p["name"] == "proxy-rewrite"]
+        assert rewrite["config"]["host"] == host
+        # Knative splits a canary behind the one host: a single backend, no canary Ingress.
+        assert rule["backends"] == [{"serviceName": f"{model['name']}-predictor", "servicePort": 80}]
+        assert naming.canary_route_name(model["name"]) not in ingresses
+    (models_list,) = [c for c in evaluation.of_type(CONFIG_MAP) if c.inputs["metadata"]["name"] == "kserve-intel-models"]
+    assert all(f"{m['name']}-predictor.{m['namespace']}.svc.cluster.local/v1" in models_list.inputs["data"]["config.yaml"]
+               for m in evaluation.outputs["models"])
+
+
+def test_serverless_external_url_follows_the_networking_layer(evaluations):
+    (kourier,) = evaluations["xeon-serverless-v013"].outputs["models"][:1]
+    assert kourier["externalUrl"] == f"http://{kourier['name']}-predictor.intel-inference.example.com"
+    istio = evaluations["gaudi3-serverless-istio"].outputs["models"][0]
+    assert istio["externalUrl"] == f"http://{istio['name']}-intel-inference.example.com"
+
+
+def test_standard_canary_is_split_by_every_route(evaluations):
+    evaluation = evaluations["gaudi3-canary-standard"]
+    (model,) = evaluation.outputs["models"]
+    name = model["name"]
+    canary_service = f"{name}-canary-predictor"
+    ingresses = _of(evaluation, INGRESS_TYPE)
+    main, canary = ingresses[f"{name}-route"], ingresses[f"{name}-route-canary"]
+    assert canary["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary"] == "true"
+    assert canary["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight"] == "20"
+    assert "nginx.ingress.kubernetes.io/canary" not in main["metadata"]["annotations"]
+    main_path, canary_path = main["spec"]["rules"][0], canary["spec"]["rules"][0]
+    assert canary_path["host"] == main_path["host"]
+    assert canary_path["http"]["paths"][0]["path"] == main_path["http"]["paths"][0]["path"]
+    assert canary_path["http"]["paths"][0]["backend"]["service"]["name"] == canary_service
+    assert main_path["http"]["paths"][0]["backend"]["service"]["name"] == f"{name}-predictor"
+    (rule,) = _of(evaluation, APISIX_ROUTE)[f"{name}-route"]["spec"]["http"]
+    assert rule["backends"] == [
+        {"serviceName": f"{name}-predictor", "servicePort": 80, "weight": 80},
+        {"serviceName": canary_service, "servicePort": 80, "weight": 20},
+    ]
+    (http_rule,) = _of(evaluation, HTTP_ROUTE)[f"{name}-route"]["spec"]["rules"]
+    assert [(b["name"], b["weight"]) for b in http_rule["backendRefs"]] == [(f"{name}-predictor", 80), (canary_service, 20)]
+    # The canary the routes name is the one KServe runs.
+    (isvc,) = evaluation.of_type("kubernetes:serving.kserve.io/v1beta1:InferenceService")
+    assert isvc.inputs["spec"]["canary"][0]["predictor"]["name"] == "canary"
+    assert isvc.inputs["spec"]["canary"][0]["trafficPercent"] == 20
+    # The canary Ingress is created with the routes, after the model is Ready.
+    (canary_reg,) = [r for r in evaluation.of_type(INGRESS_TYPE) if r.inputs["metadata"]["name"] == f"{name}-route-canary"]
+    assert isvc.urn in canary_reg.dependencies
