@@ -16,6 +16,13 @@ if str(ROOT) not in sys.path:
 from offline.engine import Evaluation, evaluate, stack_config  # noqa: E402
 
 STACKS = ("xeon", "gaudi", "gaudi3")
+# Resource types as the engine registers them.
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+CSR = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+SECRET = "kubernetes:core/v1:Secret"
+NAMESPACE = "kubernetes:core/v1:Namespace"
 TOKEN = "hf_test_token_value_never_in_plaintext"
 
 

@@ -8,14 +8,8 @@ import pytest
 from pulumi import RunError
 
 from offline.engine import evaluate, is_secret, stack_config
-from tests.conftest import STACKS, TOKEN, run_stack
+from tests.conftest import CSR, ISVC, NAMESPACE, PVC, RELEASE, SECRET, STACKS, TOKEN, run_stack
 
-ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
-CSR = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
-RELEASE = "kubernetes:helm.sh/v3:Release"
-PVC = "kubernetes:core/v1:PersistentVolumeClaim"
-SECRET = "kubernetes:core/v1:Secret"
-NAMESPACE = "kubernetes:core/v1:Namespace"
 
 
 def _releases(evaluation):
