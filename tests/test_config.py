@@ -171,3 +171,21 @@ def test_schema_model_is_strict_everywhere():
     for model in (StackConfig, *[f.annotation for f in StackConfig.model_fields.values() if isinstance(f.annotation, type)]):
         if hasattr(model, "model_config"):
             assert model.model_config.get("extra") == "forbid", model
+
+
+def test_pure_layer_never_imports_pulumi():
+    # Everything that decides *what* to create stays testable as plain Python.
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, pkgutil, sys, kserve_intel, kserve_intel.builders\n"
+        "for pkg in (kserve_intel, kserve_intel.builders):\n"
+        "    for mod in pkgutil.iter_modules(pkg.__path__):\n"
+        "        importlib.import_module(f'{pkg.__name__}.{mod.name}')\n"
+        "print(sorted(m for m in sys.modules if m == 'pulumi' or m.startswith('pulumi.') or m.startswith('pulumi_')))\n"
+    )
+    from tests.conftest import ROOT
+
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
