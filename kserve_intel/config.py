@@ -25,20 +25,14 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from .errors import CONFIG_NAMESPACE, ConfigError, ConfigIssue
+from .k8s_names import dns1035_label, dns1123_subdomain, label_value, qualified_name
 from .versions import SUPPORTED_TAGS, normalize_tag
 
 # --- value types -------------------------------------------------------------
 
 _QUANTITY = re.compile(r"^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+)?$")
-_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_LABEL_KEY = re.compile(
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-)
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 # Prometheus durations as the Prometheus Operator CRDs accept them (30s, 5m, 1h30m).
 _DURATION = re.compile(r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -57,7 +51,7 @@ def _quantity(value: str) -> str:
 
 
 def _dns_label(value: str) -> str:
-    if len(value) > 63 or not _DNS_LABEL.match(value):
+    if dns1035_label(value):
         raise ValueError(
             "must be a DNS-1123 label: at most 63 characters, lowercase letters, "
             "digits and '-', starting with a letter and ending with a letter or digit"
@@ -66,7 +60,7 @@ def _dns_label(value: str) -> str:
 
 
 def _dns_subdomain(value: str) -> str:
-    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
+    if dns1123_subdomain(value):
         raise ValueError("must be a DNS name such as example.com (lowercase letters, digits, '-' and '.')")
     return value
 
@@ -118,9 +112,9 @@ def _http_url(value: str) -> str:
 
 def _label_map(value: dict[str, str]) -> dict[str, str]:
     for key, item in value.items():
-        if not _LABEL_KEY.match(key) or len(key) > 317:
-            raise ValueError(f"{key!r} is not a valid Kubernetes label key")
-        if not _LABEL_VALUE.match(item):
+        if qualified_name(key):
+            raise ValueError(f"{key!r} is not a valid Kubernetes label key ({qualified_name(key)})")
+        if label_value(item):
             raise ValueError(f"{item!r} (for {key}) is not a valid label value: at most 63 letters, digits, '-', '_' or '.'")
     return value
 
@@ -536,8 +530,8 @@ class IngressConfig(_Strict):
     @classmethod
     def _annotation_keys(cls, value: dict[str, str]) -> dict[str, str]:
         for key in value:
-            if not _LABEL_KEY.match(key) or len(key) > 317:
-                raise ValueError(f"{key!r} is not a valid Kubernetes annotation key")
+            if qualified_name(key):
+                raise ValueError(f"{key!r} is not a valid Kubernetes annotation key ({qualified_name(key)})")
         return value
 
 

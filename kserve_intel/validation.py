@@ -36,6 +36,11 @@ import kubernetes_validate
 import kubernetes_validate.utils as _kv_utils
 import yaml
 
+from .k8s_names import dns1035_label as _dns1035_label
+from .k8s_names import dns1123_label as _dns1123_label
+from .k8s_names import dns1123_subdomain as _dns1123_subdomain
+from .k8s_names import label_value as _label_value
+from .k8s_names import qualified_name as _qualified_name
 from .versions import KServeRelease, normalize_tag
 
 SCHEMA_DIR: Path = Path(__file__).resolve().parent.parent / "schemas" / "crds"
@@ -443,42 +448,13 @@ def _check_kubernetes_version(kubernetes_version: str) -> None:
 # metadata and data syntax (what the API server checks beyond the schema)
 # --------------------------------------------------------------------------
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 _ANNOTATIONS_MAX_BYTES = 256 * 1024
 
 
-def _dns1123_subdomain(name: str) -> str | None:
-    if len(name) > 253:
-        return f"must be no more than 253 characters (has {len(name)})"
-    if not _DNS1123_SUBDOMAIN.match(name):
-        return "must be a DNS-1123 subdomain: lowercase alphanumerics, '-' or '.', starting and ending alphanumeric"
-    return None
-
-
-def _dns1123_label(name: str) -> str | None:
-    if len(name) > 63:
-        return f"must be no more than 63 characters (has {len(name)})"
-    if not _DNS1123_LABEL.match(name):
-        return "must be a DNS-1123 label: lowercase alphanumerics or '-', starting and ending alphanumeric"
-    return None
-
-
-def _dns1035_label(name: str) -> str | None:
-    if len(name) > 63:
-        return f"must be no more than 63 characters (has {len(name)})"
-    if not _DNS1035_LABEL.match(name):
-        return "must be a DNS-1035 label: lowercase alphanumerics or '-', starting with a letter, ending alphanumeric"
-    return None
-
-
 def _isvc_name(name: str) -> str | None:
     # KServe's webhook: IsvcNameFmt = "[a-z]([-a-z0-9]*[a-z0-9])?" (no dots, starts with a letter).
-    if not _DNS1035_LABEL.match(name):
+    if not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name):
         return "must match [a-z]([-a-z0-9]*[a-z0-9])? (KServe InferenceService name rule)"
     return _dns1123_subdomain(name)
 
@@ -499,32 +475,6 @@ _NAME_RULES: dict[tuple[str, str], Any] = {
         for kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
     },
 }
-
-
-def _qualified_name(key: str) -> str | None:
-    """Label/annotation key: optional DNS-subdomain prefix + '/' + name of at most 63 characters."""
-    prefix, slash, name = key.rpartition("/")
-    if slash:
-        if not prefix:
-            return "prefix part must be non-empty"
-        problem = _dns1123_subdomain(prefix)
-        if problem:
-            return f"prefix part {problem}"
-    if not name:
-        return "name part must be non-empty"
-    if len(name) > 63:
-        return f"name part must be no more than 63 characters (has {len(name)})"
-    if not _QUALIFIED_NAME.match(name):
-        return "name part must be alphanumerics, '-', '_' or '.', starting and ending alphanumeric"
-    return None
-
-
-def _label_value(value: str) -> str | None:
-    if len(value) > 63:
-        return f"must be no more than 63 characters (has {len(value)})"
-    if not _LABEL_VALUE.match(value):
-        return "must be empty or alphanumerics, '-', '_' or '.', starting and ending alphanumeric"
-    return None
 
 
 def _metadata_problems(obj: Mapping[str, Any]) -> list[_Problem]:
