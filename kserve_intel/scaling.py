@@ -39,10 +39,6 @@ DEFAULT_TARGETS: dict[str, int] = {
     "waiting": 5,       # requests queued in vLLM per replica (vllm:num_requests_waiting)
     "ttft": 2000,       # p90 time to first token, milliseconds
 }
-TARGET_UNITS: dict[str, str] = {
-    "cpu": "% CPU", "memory": "% memory", "concurrency": "concurrent requests per replica",
-    "rps": "requests/s per replica", "waiting": "waiting requests per replica", "ttft": "ms p90 time to first token",
-}
 
 
 @dataclass(frozen=True)
