@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from .charts import repository_issues
 from .errors import CONFIG_NAMESPACE, ConfigError, ConfigIssue
 from .k8s_names import dns1035_label, dns1123_subdomain, label_value, qualified_name
 from .versions import SUPPORTED_TAGS, normalize_tag
@@ -655,6 +656,8 @@ class StackConfig(_Strict):
     gateway_api: GatewayApiConfig = Field(default_factory=GatewayApiConfig)
     genai_gateway: GenaiGatewayConfig = Field(default_factory=GenaiGatewayConfig)
     network_policy: NetworkPolicyConfig = Field(default_factory=NetworkPolicyConfig)
+    # Release name -> Helm repository or OCI registry serving its chart (air-gapped mirrors); see charts.py.
+    chart_repositories: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("models", mode="before")
     @classmethod
@@ -713,6 +716,7 @@ def load_config(raw: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> Stac
 def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[ConfigIssue]:
     """Rules that involve more than one key."""
     kserve = config.kserve
+    yield from repository_issues(config.chart_repositories)
     if config.namespace == kserve.namespace:
         yield ConfigIssue(
             "namespace", f"models must not live in the KServe control-plane namespace "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-from . import naming, scaling as scaling_rules
+from . import charts, naming, scaling as scaling_rules
 from .catalogue import lookup
 from .config import StackConfig
 from .errors import ConfigError, ConfigIssue
@@ -174,7 +174,7 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
             "storage.accessMode is ReadWriteOnce and autoscaling.maxReplicas > 1: extra replicas can only "
             "start on the node that already mounts the cache; use ReadWriteMany to spread them."
         )
-    return StackPlan(
+    plan = StackPlan(
         config=config,
         release=kserve_release,
         profile=profile,
@@ -186,6 +186,10 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
         stack=stack,
         local_model_cache=node_group,
     )
+    unused_mirrors = list(charts.unused_issues(config.chart_repositories, charts.installed_releases(plan)))
+    if unused_mirrors:
+        raise ConfigError(unused_mirrors)
+    return plan
 
 
 def _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision, extra_args) -> list[str]:

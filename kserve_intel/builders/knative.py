@@ -15,7 +15,7 @@ from typing import Any
 from .. import naming
 from ..plan import StackPlan
 from ..versions import KNATIVE_OPERATOR_REPOSITORY
-from .kserve import HelmRelease, namespace
+from .kserve import HelmRelease, chart_release, namespace
 
 OPERATOR_NAMESPACE = "knative-operator"
 DOMAIN_TEMPLATE = "{{.Name}}.{{.Namespace}}.{{.Domain}}"
@@ -62,10 +62,8 @@ def serving_namespace() -> dict[str, Any]:
 
 
 def operator_release(plan: StackPlan) -> HelmRelease:
-    return HelmRelease(
-        name="knative-operator",
-        chart="knative-operator",
-        repository=KNATIVE_OPERATOR_REPOSITORY,
+    return chart_release(
+        plan, "knative-operator", KNATIVE_OPERATOR_REPOSITORY,
         version=plan.release.knative_operator_chart_version,
         namespace=OPERATOR_NAMESPACE,
     )

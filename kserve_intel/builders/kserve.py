@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import naming
+from .. import charts, naming
 from ..plan import StackPlan
 from ..versions import CERT_MANAGER_REPOSITORY, CHART_REPOSITORY
 from .traffic import kserve_gateway_values
@@ -51,12 +51,16 @@ def cert_manager_namespace() -> dict[str, Any]:
     return namespace(CERT_MANAGER_NAMESPACE, "cert-manager")
 
 
+def chart_release(plan: StackPlan, name: str, repository: str, version: str, namespace: str, **extra: Any) -> HelmRelease:
+    """A release of the chart of the same name, from its upstream repository or the stack's mirror for it."""
+    chart, repo = charts.locate(plan.config.chart_repositories, name, name, repository)
+    return HelmRelease(name=name, chart=chart, repository=repo, version=version, namespace=namespace, **extra)
+
+
 def cert_manager_release(plan: StackPlan) -> HelmRelease:
     kserve = plan.config.kserve
-    return HelmRelease(
-        name="cert-manager",
-        chart="cert-manager",
-        repository=CERT_MANAGER_REPOSITORY,
+    return chart_release(
+        plan, "cert-manager", CERT_MANAGER_REPOSITORY,
         version=kserve.cert_manager_version or plan.release.cert_manager_version,
         namespace=CERT_MANAGER_NAMESPACE,
         # KServe's webhooks need cert-manager's CRDs; this chart owns them.
@@ -65,9 +69,8 @@ def cert_manager_release(plan: StackPlan) -> HelmRelease:
 
 
 def crd_release(plan: StackPlan) -> HelmRelease:
-    return HelmRelease(
-        name="kserve-crd",
-        chart=f"{CHART_REPOSITORY}/{plan.release.crd_chart}",
+    return chart_release(
+        plan, plan.release.crd_chart, CHART_REPOSITORY,
         version=plan.release.tag,
         namespace=plan.config.kserve.namespace,
     )
@@ -97,9 +100,8 @@ def controller_release(plan: StackPlan) -> HelmRelease:
     if plan.knative_predictor_urls:
         # Kourier routes Knative's own hosts; KServe's top-level Istio VirtualService would need Istio.
         values["kserve"]["controller"]["gateway"]["disableIstioVirtualHost"] = True
-    return HelmRelease(
-        name=plan.release.controller_chart,
-        chart=f"{CHART_REPOSITORY}/{plan.release.controller_chart}",
+    return chart_release(
+        plan, plan.release.controller_chart, CHART_REPOSITORY,
         version=plan.release.tag,
         namespace=kserve.namespace,
         values=values,

@@ -19,7 +19,7 @@ from ..local_cache import NodeGroupPlan
 from .mounted import serve_from_mount
 from ..plan import ModelPlan, StackPlan
 from ..versions import CHART_REPOSITORY
-from .kserve import HelmRelease, namespace
+from .kserve import HelmRelease, chart_release, namespace
 
 DOWNLOAD_CONTAINER = "kserve-intel-hf-download"
 LOCALMODEL_CRD_CHART = "kserve-localmodel-crd"
@@ -185,9 +185,8 @@ def controller_values(plan: StackPlan) -> dict[str, Any]:
 
 
 def localmodel_crd_release(plan: StackPlan) -> HelmRelease:
-    return HelmRelease(
-        name=LOCALMODEL_CRD_CHART,
-        chart=f"{CHART_REPOSITORY}/{LOCALMODEL_CRD_CHART}",
+    return chart_release(
+        plan, LOCALMODEL_CRD_CHART, CHART_REPOSITORY,
         version=plan.release.tag,
         namespace=plan.config.kserve.namespace,
     )
@@ -197,9 +196,8 @@ def localmodel_release(plan: StackPlan) -> HelmRelease:
     """The localmodel controller and node agent (v0.17+); the agent's disk is the group's local path."""
     group = _group(plan)
     agent = _agent_values(group)
-    return HelmRelease(
-        name=LOCALMODEL_RESOURCES_CHART,
-        chart=f"{CHART_REPOSITORY}/{LOCALMODEL_RESOURCES_CHART}",
+    return chart_release(
+        plan, LOCALMODEL_RESOURCES_CHART, CHART_REPOSITORY,
         version=plan.release.tag,
         namespace=plan.config.kserve.namespace,
         values={

@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import naming
 from ..plan import ModelPlan, StackPlan
-from .kserve import HelmRelease, namespace
+from .kserve import HelmRelease, chart_release, namespace
 from ..versions import KEDA_REPOSITORY
 
 KEDA_NAMESPACE = "keda"
@@ -165,10 +165,8 @@ def keda_namespace() -> dict[str, Any]:
 
 def keda_release(plan: StackPlan) -> HelmRelease:
     keda = plan.keda_config
-    return HelmRelease(
-        name="keda",
-        chart="keda",
-        repository=KEDA_REPOSITORY,
+    return chart_release(
+        plan, "keda", KEDA_REPOSITORY,
         version=keda.version or plan.release.keda_chart_version,
         namespace=KEDA_NAMESPACE,
     )
