@@ -15,7 +15,12 @@ SMOKE_ARGS ?=
 # make up ADOPT=1: adopt the namespace and model caches a previous destroy retained.
 ADOPT  ?=
 
-.PHONY: help venv checkov test bench render validate golden schema smoke preview up destroy login stack policy-venv
+# The real Pulumi CLI: yours if `pulumi` is on PATH, else the one engine/build.sh builds from Go modules.
+PULUMI := engine/with-engine.sh pulumi
+# make cluster KSERVE=v0.13.0: the KServe release the local cluster runs.
+KSERVE ?= v0.20.0
+
+.PHONY: help venv checkov test e2e engine cluster bench render validate golden schema smoke preview up destroy login stack policy-venv
 
 help:
 	@echo "make test                    create .venv and run the test suite"
@@ -23,6 +28,9 @@ help:
 	@echo "make validate STACK=xeon     validate build/<stack>/ against the upstream schemas"
 	@echo "make golden                  refresh tests/golden/ after an intended change"
 	@echo "make schema                  refresh schemas/stack-config.schema.json after a config change"
+	@echo "make engine                  build the real toolchain from Go modules (cached; prints its bin dir last)"
+	@echo "make cluster [KSERVE=v0.13.0]  run a local control plane + KServe in the foreground"
+	@echo "make e2e                     the end-to-end tests: real CLI and provider against the local cluster"
 	@echo "make bench                   benchmark the program for 1-100 models, write docs/benchmarks.md"
 	@echo "make preview|up|destroy STACK=xeon   run Pulumi against your cluster"
 	@echo "make up STACK=xeon ADOPT=1   up after a destroy: adopt the retained namespace and model caches"
@@ -45,6 +53,15 @@ checkov: $(CHECKOV_VENV)/.installed
 test: venv checkov
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -q
 
+engine:
+	@bash engine/build.sh
+
+cluster: venv
+	$(PY) -m engine.localcluster --kserve $(KSERVE)
+
+e2e: venv policy-venv
+	$(PY) -m pytest -q -p no:cacheprovider tests/e2e
+
 bench: venv
 	$(PY) -m offline.bench --out docs/benchmarks.md
 
@@ -61,10 +78,10 @@ schema: venv
 	$(PY) -m kserve_intel.config_schema
 
 login:
-	@pulumi whoami >/dev/null 2>&1 || pulumi login $(BACKEND)
+	@$(PULUMI) whoami >/dev/null 2>&1 || $(PULUMI) login $(BACKEND)
 
 stack: login venv
-	pulumi stack select --create $(STACK)
+	$(PULUMI) stack select --create $(STACK)
 
 # The policy pack's own environment, as `pulumi preview --policy-pack policy` expects it.
 policy/venv/.installed: policy/requirements.txt
@@ -75,13 +92,13 @@ policy/venv/.installed: policy/requirements.txt
 policy-venv: policy/venv/.installed
 
 preview: stack policy-venv
-	pulumi preview --stack $(STACK) --diff --policy-pack policy
+	$(PULUMI) preview --stack $(STACK) --diff --policy-pack policy
 
 up: stack policy-venv
-	$(if $(ADOPT),PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true) pulumi up --stack $(STACK) --policy-pack policy
+	$(if $(ADOPT),PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true) $(PULUMI) up --stack $(STACK) --policy-pack policy
 
 destroy: stack
-	pulumi destroy --stack $(STACK)
+	$(PULUMI) destroy --stack $(STACK)
 
 smoke: venv
 	$(if $(TOKEN),SMOKE_TOKEN=$(TOKEN)) $(PY) -m tools.smoke --stack $(STACK) $(if $(URL),--url $(URL)) $(SMOKE_ARGS)

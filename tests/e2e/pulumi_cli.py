@@ -1,0 +1,137 @@
+"""The real Pulumi CLI against a local cluster: one project checkout, one temporary home and state per test run.
+
+Commands run in a project folder of the test's own whose entries link to the repository's (Pulumi.yaml,
+__main__.py, the packages, .venv), without the committed stack files: the CLI writes the test's
+Pulumi.<stack>.yaml there, the state goes to a local file backend with a passphrase, so nothing a developer
+keeps in the checkout or in ~/.pulumi is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "kserve-intel"
+PASSPHRASE = "e2e-passphrase-not-a-secret"
+
+
+@dataclass
+class Result:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+class PulumiCLI:
+    """`pulumi` with an isolated home, backend and stack config file."""
+
+    def __init__(self, bin_dir: Path, kubeconfig: Path, workdir: Path) -> None:
+        self.workdir = workdir
+        self.home = workdir / "pulumi-home"
+        self.state = workdir / "state"
+        self.project = workdir / "project"
+        for d in (self.home, self.state, self.project):
+            d.mkdir(parents=True, exist_ok=True)
+        for entry in ROOT.iterdir():
+            if not (entry.name.startswith("Pulumi.") and entry.name != "Pulumi.yaml") and entry.name not in (
+                    ".git", ".pulumi-state", "build"):
+                (self.project / entry.name).symlink_to(entry)
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")},
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PULUMI_HOME": str(self.home),
+            "PULUMI_BACKEND_URL": f"file://{self.state}",
+            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_IGNORE_AMBIENT_PLUGINS": "false",
+            "KUBECONFIG": str(kubeconfig),
+            "NO_COLOR": "1",
+        }
+
+    def config_file(self, stack: str) -> Path:
+        return self.project / f"Pulumi.{stack}.yaml"
+
+    def run(self, *args: str, stack: str | None = None, check: bool = True, timeout: float = 900,
+            env: Mapping[str, str] | None = None) -> Result:
+        argv = ["pulumi", *args, "--non-interactive"]
+        if stack:
+            argv += ["--stack", stack]
+        start = time.monotonic()
+        proc = subprocess.run(argv, cwd=self.project, env={**self.env, **(env or {})}, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+        result = Result(argv, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)} exited {proc.returncode} after {result.seconds:.0f}s:\n"
+                                 f"{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}")
+        return result
+
+    def init(self, stack: str, config: Mapping[str, Any], secrets: Mapping[str, str] | None = None) -> None:
+        """Create the stack and write its config file: plain values as YAML, secrets through the CLI."""
+        self.run("stack", "init", stack, "--secrets-provider", "passphrase")
+        document = yaml.safe_load(self.config_file(stack).read_text()) or {}  # the passphrase's salt
+        document["config"] = {f"{PROJECT}:{k}" if ":" not in k else k: v for k, v in config.items()}
+        self.config_file(stack).write_text(yaml.safe_dump(document, sort_keys=False))
+        for key, value in (secrets or {}).items():
+            self.run("config", "set", "--secret", f"{PROJECT}:{key}", value, stack=stack)
+
+    def set_config(self, stack: str, config: Mapping[str, Any]) -> None:
+        """Replace the plain values of the stack's config file (encrypted ones are kept)."""
+        path = self.config_file(stack)
+        document = yaml.safe_load(path.read_text())
+        kept = {k: v for k, v in document["config"].items() if isinstance(v, dict) and "secure" in v}
+        document["config"] = {**{f"{PROJECT}:{k}": v for k, v in config.items()}, **kept}
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    def preview(self, stack: str, *extra: str, check: bool = True, policy: bool = True) -> Result:
+        args = ["preview", "--json", *extra]
+        if policy:
+            args += ["--policy-pack", str(ROOT / "policy")]
+        return self.run(*args, stack=stack, check=check)
+
+    def up(self, stack: str, *extra: str, check: bool = True, timeout: float = 1800,
+           env: Mapping[str, str] | None = None) -> Result:
+        return self.run("up", "--yes", "--skip-preview", "--json", *extra, stack=stack, check=check,
+                        timeout=timeout, env=env)
+
+    def destroy(self, stack: str, *extra: str, check: bool = True, timeout: float = 1800) -> Result:
+        return self.run("destroy", "--yes", "--skip-preview", *extra, stack=stack, check=check, timeout=timeout)
+
+    def outputs(self, stack: str, show_secrets: bool = False) -> dict[str, Any]:
+        args = ["stack", "output", "--json"] + (["--show-secrets"] if show_secrets else [])
+        return self.run(*args, stack=stack).json()
+
+    def export(self, stack: str) -> dict[str, Any]:
+        return self.run("stack", "export", stack=stack).json()
+
+    def resources(self, stack: str) -> list[dict[str, Any]]:
+        return self.export(stack)["deployment"].get("resources") or []
+
+
+def steps_by_op(preview_json: Mapping[str, Any]) -> dict[str, list[str]]:
+    """`pulumi preview --json` steps as {op: [type::name, ...]} (the stack itself left out)."""
+    ops: dict[str, list[str]] = {}
+    for step in preview_json.get("steps", []):
+        urn = step["urn"]
+        if urn.endswith("::" + urn.split("::")[-1]) and "pulumi:pulumi:Stack" in urn:
+            continue
+        kind, name = urn.split("::")[-2].split("$")[-1], urn.split("::")[-1]
+        ops.setdefault(step["op"], []).append(f"{kind}::{name}")
+    return ops
