@@ -26,6 +26,7 @@ from pydantic.alias_generators import to_camel
 
 from .errors import CONFIG_NAMESPACE, ConfigError, ConfigIssue
 from .k8s_names import dns1035_label, dns1123_subdomain, label_value, qualified_name
+from .registry import SECRET_FIELDS as REGISTRY_SECRET_FIELDS, RegistryConfig, RegistrySource, registry_checks
 from .versions import SUPPORTED_TAGS, normalize_tag
 
 # --- value types -------------------------------------------------------------
@@ -278,6 +279,8 @@ class CanaryConfig(_Strict):
     revision: Revision | None = None
     extra_args: list[str] | None = None
     env: dict[str, str] | None = None
+    # Another registry alias or version of the model's source (kserve_intel/registry.py).
+    source: RegistrySource | None = None
 
     @field_validator("extra_args")
     @classmethod
@@ -291,7 +294,7 @@ class CanaryConfig(_Strict):
 
     @property
     def changes(self) -> bool:
-        return any(v is not None for v in (self.image, self.revision, self.extra_args, self.env))
+        return any(v is not None for v in (self.image, self.revision, self.extra_args, self.env, self.source))
 
 
 class ModelLocalCacheConfig(_Strict):
@@ -322,6 +325,8 @@ class ModelConfig(_Strict):
     nodes: int | None = Field(default=None, ge=1, le=16)
     # Pre-load the weights on the local model cache nodes (KServe LocalModelCache, v0.15+).
     local_cache: ModelLocalCacheConfig | None = None
+    # Weights from a registered model in MLflow instead of the hub (kserve_intel/registry.py).
+    source: RegistrySource | None = None
 
     @field_validator("extra_args")
     @classmethod
@@ -655,6 +660,8 @@ class StackConfig(_Strict):
     gateway_api: GatewayApiConfig = Field(default_factory=GatewayApiConfig)
     genai_gateway: GenaiGatewayConfig = Field(default_factory=GenaiGatewayConfig)
     network_policy: NetworkPolicyConfig = Field(default_factory=NetworkPolicyConfig)
+    # The MLflow server models[].source names (kserve_intel/registry.py).
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
 
     @field_validator("models", mode="before")
     @classmethod
@@ -667,7 +674,7 @@ class StackConfig(_Strict):
 # Keys whose values must never be echoed in messages.
 SECRET_KEYS = frozenset({"hfToken"})
 # Nested fields whose values must never be echoed either.
-SECRET_FIELDS = frozenset({"clientSecret"})
+SECRET_FIELDS = frozenset({"clientSecret"}) | REGISTRY_SECRET_FIELDS
 # Namespaces models must not share: KServe does not mutate pods in its own
 # control-plane namespace, and system namespaces are not for workloads.
 RESERVED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "cert-manager", "default"})
@@ -758,6 +765,7 @@ def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[Config
     yield from local_cache_checks(config)
     yield from _monitoring_checks(config.monitoring)
     yield from _traffic_checks(config, {k.split(":", 1)[-1] for k in secret_keys})
+    yield from registry_checks(config, {k.split(":", 1)[-1] for k in secret_keys})
     if config.hf_token is not None and "hfToken" not in {k.split(":", 1)[-1] for k in secret_keys}:
         yield ConfigIssue(
             "hfToken", "must be stored encrypted: run `pulumi config set --secret kserve-intel:hfToken <token>`",
