@@ -350,8 +350,8 @@ class MlflowApi:
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     session: requests.Session = field(default_factory=requests.Session)
 
-    def get(self, path: str, **params: Any) -> tuple[int, dict[str, Any]]:
-        url = self.tracking_uri + path
+    def get(self, endpoint: str, **params: Any) -> tuple[int, dict[str, Any]]:
+        url = self.tracking_uri + endpoint
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
             response = self.session.get(url, params=params, headers=headers, auth=self.auth, timeout=self.timeout,

@@ -418,7 +418,7 @@ REG = {"trackingUri": "http://mlflow.mlflow.svc:5000", "artifactsDestination": D
      ['kserve-intel:models[0].source.alias = "latest": must be an MLflow alias such as champion: letters, digits, '
       "'_' and '-' (not 'latest' nor v<number>)"]),
     ({"models": [model({"registeredModel": "bot", "version": 0})], "registry": REG},
-     ['kserve-intel:models[0].source.version = "0": must be an MLflow model version: a whole number from 1, such as 3']),
+     ['kserve-intel:models[0].source.version = 0: must be an MLflow model version: a whole number from 1, such as 3']),
     ({"models": [model({"registeredModel": "bot", "alias": "champion"})],
       "registry": {**REG, "artifactsDestination": "file:///srv/mlflow"}},
      ['kserve-intel:registry.artifactsDestination = "file:///srv/mlflow": must be a URI KServe\'s storage '
