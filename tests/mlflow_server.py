@@ -146,7 +146,40 @@ def template_db(executable: Path) -> Path:
     return executable.parent.parent / "template.db"
 
 
-def start_server(workdir: Path, timeout: float = 180.0) -> MlflowServer:
+@dataclass
+class Launch:
+    """A server process that is booting; `wait` makes it an `MlflowServer` once /health answers."""
+
+    url: str
+    workdir: Path
+    process: subprocess.Popen
+    started: float
+    log: Path
+
+    def wait(self, timeout: float = 240.0) -> MlflowServer:
+        deadline = self.started + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mlflow server exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
+            try:
+                if requests.get(self.url + "/health", timeout=2).status_code == 200:
+                    break
+            except requests.exceptions.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise RuntimeError(f"mlflow server did not answer /health within {timeout:g} s:\n"
+                                   f"{self.log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        return MlflowServer(self.url, self.workdir, self.process, time.monotonic() - self.started, self.log)
+
+
+def start_server(workdir: Path, timeout: float = 240.0) -> MlflowServer:
+    return launch(workdir).wait(timeout)
+
+
+def launch(workdir: Path) -> Launch:
+    """Start the server without waiting for it (the suite boots it while other tests run)."""
     executable = mlflow_executable()
     if not executable.exists():
         raise FileNotFoundError(f"MLflow not found at {executable}: run `make test` (it creates .venv-mlflow "
@@ -168,18 +201,4 @@ def start_server(workdir: Path, timeout: float = 180.0) -> MlflowServer:
          "--serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         cwd=workdir, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = started + timeout
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"mlflow server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(url + "/health", timeout=2).status_code == 200:
-                break
-        except requests.exceptions.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"mlflow server did not answer /health within {timeout:g} s:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
-    return MlflowServer(url, workdir, process, time.monotonic() - started, log)
+    return Launch(f"http://127.0.0.1:{port}", workdir, process, started, log)

@@ -61,12 +61,16 @@ class Registry:
 
 
 @pytest.fixture(scope="session")
-def mlflow(tmp_path_factory) -> Registry:
-    workdir = tmp_path_factory.mktemp("mlflow")
+def mlflow(request, tmp_path_factory) -> Registry:
+    # Booted by conftest.py when the session was collected, so it starts while other tests run.
     # Fails (never skips) without .venv-mlflow: `make test` creates it.
-    server = mlflow_server.start_server(workdir)
+    booting = getattr(request.config, "mlflow_launch", None)
+    if isinstance(booting, BaseException):
+        raise booting
+    launch = booting or mlflow_server.launch(tmp_path_factory.mktemp("mlflow"))
+    server = launch.wait()
     try:
-        yield Registry(server, workdir)
+        yield Registry(server, server.workdir)
     finally:
         server.stop()
 
