@@ -5,6 +5,8 @@ STACK  ?= xeon
 PY     := $(VENV)/bin/python
 # checkov cannot share .venv (it pins packaging<24, pulumi needs >=26).
 CHECKOV_VENV ?= .venv-checkov
+# The registry tests start a real MLflow server from its own venv (mlflow pins other versions too).
+MLFLOW_VENV ?= .venv-mlflow
 # Pulumi state goes to a local file backend unless you are already logged in.
 BACKEND ?= file://$(CURDIR)/.pulumi-state
 SET    ?=
@@ -20,7 +22,7 @@ PULUMI := engine/with-engine.sh pulumi
 # make cluster KSERVE=v0.13.0: the KServe release the local cluster runs.
 KSERVE ?= v0.20.0
 
-.PHONY: help venv checkov test e2e engine cluster bench render validate golden schema smoke preview up destroy login stack policy-venv
+.PHONY: help venv checkov mlflow test e2e engine cluster bench render validate golden schema smoke preview up destroy login stack policy-venv
 
 help:
 	@echo "make test                    create .venv and run the test suite"
@@ -50,8 +52,18 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 checkov: $(CHECKOV_VENV)/.installed
 
-test: venv checkov
-	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -q
+# template.db: an empty, migrated MLflow store the tests copy, so no test run waits for migrations.
+$(MLFLOW_VENV)/.installed: requirements-mlflow.txt
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install --disable-pip-version-check -q -r requirements-mlflow.txt
+	rm -f $(MLFLOW_VENV)/template.db
+	$(MLFLOW_VENV)/bin/mlflow db upgrade sqlite:///$(CURDIR)/$(MLFLOW_VENV)/template.db >/dev/null 2>&1
+	touch $@
+
+mlflow: $(MLFLOW_VENV)/.installed
+
+test: venv checkov mlflow
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov MLFLOW=$(CURDIR)/$(MLFLOW_VENV)/bin/mlflow $(PY) -m pytest -q
 
 engine:
 	@bash engine/build.sh

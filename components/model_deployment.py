@@ -29,6 +29,8 @@ class ModelDeployment(pulumi.ComponentResource):
     ) -> None:
         super().__init__("kserve-intel:index:ModelDeployment", name, None, opts)
         needs: list[pulumi.Resource] = [namespace]
+        if namespace.s3_secret is not None:
+            needs.append(namespace.s3_secret)  # the storage initializer reads it at pod start
         if plan.config.storage.enabled:
             # Retained by default: `pulumi destroy`, or removing the model from
             # `models`, forgets the claim instead of deleting the weights.
@@ -67,9 +69,9 @@ class ModelDeployment(pulumi.ComponentResource):
             "externalUrl": self.external_url,
         })
 
-    def summary(self) -> dict[str, str]:
+    def summary(self) -> dict:
         """The stack output entry a user acts on."""
-        return {
+        summary = {
             "id": self.model.id,
             "name": self.model.name,
             "servedModelName": self.model.served_model_name,
@@ -78,6 +80,12 @@ class ModelDeployment(pulumi.ComponentResource):
             "inClusterUrl": self.model.in_cluster_url,
             "openaiBaseUrl": self.model.openai_base_url,
         }
+        if self.model.source is not None:
+            # What the registry resolved: `source.resolved` is what registry.resolve false takes back.
+            summary["source"] = self.model.source.summary()
+            if self.model.canary is not None and self.model.canary.source is not None:
+                summary["canarySource"] = self.model.canary.source.summary()
+        return summary
 
 
 def _skip_await(manifest: dict) -> dict:

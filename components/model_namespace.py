@@ -7,6 +7,7 @@ import pulumi
 from kserve_intel import naming
 from kserve_intel.builders.identity import model_service_account
 from kserve_intel.builders.model import hf_token_secret, model_namespace
+from kserve_intel.builders.registry import needs_s3_secret, s3_secret, s3_secret_data
 from kserve_intel.plan import StackPlan
 
 from .manifests import apply
@@ -38,6 +39,14 @@ class ModelNamespace(pulumi.ComponentResource):
                 hf_token_secret(plan),
                 pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
                 string_data={naming.HF_TOKEN_KEY: pulumi.Output.secret(token.get_secret_value())},
+            )
+        # Registry models on s3://: the storage initializer's keys (listed on the ServiceAccount).
+        self.s3_secret = None
+        if needs_s3_secret(plan):
+            self.s3_secret = apply(
+                s3_secret(plan),
+                pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+                string_data={k: pulumi.Output.secret(v) for k, v in s3_secret_data(plan).items()},
             )
         self.register_outputs({"namespace": self.name, "hasToken": token is not None})
 

@@ -27,6 +27,7 @@ from pydantic.alias_generators import to_camel
 from .charts import repository_issues
 from .errors import CONFIG_NAMESPACE, ConfigError, ConfigIssue
 from .k8s_names import dns1035_label, dns1123_subdomain, label_value, qualified_name
+from .registry import SECRET_FIELDS as REGISTRY_SECRET_FIELDS, RegistryConfig, RegistrySource, registry_checks
 from .versions import SUPPORTED_TAGS, normalize_tag
 
 # --- value types -------------------------------------------------------------
@@ -279,6 +280,8 @@ class CanaryConfig(_Strict):
     revision: Revision | None = None
     extra_args: list[str] | None = None
     env: dict[str, str] | None = None
+    # Another registry alias or version of the model's source (kserve_intel/registry.py).
+    source: RegistrySource | None = None
 
     @field_validator("extra_args")
     @classmethod
@@ -292,7 +295,7 @@ class CanaryConfig(_Strict):
 
     @property
     def changes(self) -> bool:
-        return any(v is not None for v in (self.image, self.revision, self.extra_args, self.env))
+        return any(v is not None for v in (self.image, self.revision, self.extra_args, self.env, self.source))
 
 
 class ModelLocalCacheConfig(_Strict):
@@ -323,6 +326,8 @@ class ModelConfig(_Strict):
     nodes: int | None = Field(default=None, ge=1, le=16)
     # Pre-load the weights on the local model cache nodes (KServe LocalModelCache, v0.15+).
     local_cache: ModelLocalCacheConfig | None = None
+    # Weights from a registered model in MLflow instead of the hub (kserve_intel/registry.py).
+    source: RegistrySource | None = None
 
     @field_validator("extra_args")
     @classmethod
@@ -658,6 +663,8 @@ class StackConfig(_Strict):
     network_policy: NetworkPolicyConfig = Field(default_factory=NetworkPolicyConfig)
     # Release name -> Helm repository or OCI registry serving its chart (air-gapped mirrors); see charts.py.
     chart_repositories: dict[str, str] = Field(default_factory=dict)
+    # The MLflow server models[].source names (kserve_intel/registry.py).
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
 
     @field_validator("models", mode="before")
     @classmethod
@@ -670,7 +677,7 @@ class StackConfig(_Strict):
 # Keys whose values must never be echoed in messages.
 SECRET_KEYS = frozenset({"hfToken"})
 # Nested fields whose values must never be echoed either.
-SECRET_FIELDS = frozenset({"clientSecret"})
+SECRET_FIELDS = frozenset({"clientSecret"}) | REGISTRY_SECRET_FIELDS
 # Namespaces models must not share: KServe does not mutate pods in its own
 # control-plane namespace, and system namespaces are not for workloads.
 RESERVED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "cert-manager", "default"})
@@ -762,6 +769,7 @@ def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[Config
     yield from local_cache_checks(config)
     yield from _monitoring_checks(config.monitoring)
     yield from _traffic_checks(config, {k.split(":", 1)[-1] for k in secret_keys})
+    yield from registry_checks(config, {k.split(":", 1)[-1] for k in secret_keys})
     if config.hf_token is not None and "hfToken" not in {k.split(":", 1)[-1] for k in secret_keys}:
         yield ConfigIssue(
             "hfToken", "must be stored encrypted: run `pulumi config set --secret kserve-intel:hfToken <token>`",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-from . import charts, naming, scaling as scaling_rules
+from . import charts, naming, registry, scaling as scaling_rules
 from .catalogue import lookup
 from .config import StackConfig
 from .errors import ConfigError, ConfigIssue
@@ -47,6 +47,8 @@ class ModelPlan:
     nodes: int = 1
     # Disk the weights take in the local model cache; None: not cached.
     local_cache_size: str | None = None
+    # Weights from the model registry (MLflow), resolved; None: from Hugging Face.
+    source: registry.ResolvedSource | None = None
 
     @property
     def multinode(self) -> bool:
@@ -160,8 +162,12 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     node_selector = dict(runtimes.node_selector if runtimes.node_selector is not None else profile.node_selector)
     node_group = node_group_plan(config, kserve_release, profile, node_selector)
     issues.extend(node_group_issues(node_group))
+    # The one pass over the model registry (read-only calls), before any model is planned.
+    resolution = registry.resolve_sources(config)
+    issues.extend(resolution.issues)
+    warnings.extend(resolution.warnings)
     models = tuple(
-        _resolve_model(i, m, config, profile, max_tp, kserve_release, issues, warnings, node_group)
+        _resolve_model(i, m, config, profile, max_tp, kserve_release, issues, warnings, node_group, resolution)
         for i, m in enumerate(config.models)
     )
     issues.extend(_name_collisions(models))
@@ -210,8 +216,10 @@ def _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision, extra_ar
     return args + list(extra_args)
 
 
-def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues, warnings, node_group=None) -> ModelPlan:
+def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues, warnings, node_group=None,
+                   resolution=None) -> ModelPlan:
     path = f"models[{index}]"
+    source = resolution.of(f"{path}.source") if resolution else None
     entry = lookup(model.id)
     tuning = entry.tuning(profile.name) if entry else None
     if entry is None:
@@ -243,15 +251,17 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
                 f"'<name>-predictor-{config.namespace}' host label (63)", name,
             ))
     else:
-        name = naming.model_name(model.id, config.namespace)
+        name = naming.model_name(model.source.registered_model if model.source else model.id, config.namespace)
     if limit < 8:
         issues.append(ConfigIssue(
             "namespace", f"is too long to leave room for model names (at most {63 - 11 - 8} characters)",
             config.namespace,
         ))
 
-    served = model.served_model_name or model.id
+    served = model.served_model_name or (model.source.registered_model if model.source else model.id)
     args = _vllm_args(model, served, tp, pp, max_len, entry, tuning, model.revision, model.extra_args)
+    if model.source is not None:
+        args = registry.mounted_args(args)
 
     env = {**(tuning.env if tuning else {}), **model.env}
     resources = profile.pod_resources(per_pod)
@@ -279,6 +289,9 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
             ))
 
     gated = model.gated if model.gated is not None else (entry.gated if entry else True)
+    if model.source is not None:
+        gated = False  # the weights come from the registry's store, not the hub
+        issues.extend(registry.model_issues(path, model, nodes))
     scaling = scaling_rules.resolve(config, model)
     issues.extend(multinode_issues(path, model, config, kserve_release, profile, nodes, scaling))
     issues.extend(model_cache_issues(path, model, nodes, node_group))
@@ -287,14 +300,16 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
         issues.extend(canary_issues(path, model, model.canary, config, kserve_release, name, nodes, scaling))
         c = model.canary
         revision = c.revision or model.revision
+        canary_args = _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision,
+                                 c.extra_args if c.extra_args is not None else model.extra_args)
         canary = CanaryPlan(
             name=c.name or DEFAULT_CANARY_NAME,
             traffic_percent=c.traffic_percent,
-            args=tuple(_vllm_args(model, served, tp, pp, max_len, entry, tuning, revision,
-                                  c.extra_args if c.extra_args is not None else model.extra_args)),
+            args=tuple(registry.mounted_args(canary_args) if model.source is not None else canary_args),
             env=MappingProxyType({**env, **(c.env or {})}),
             image=c.image,
             revision=revision,
+            source=(resolution.of(f"{path}.canary.source") if resolution else None) or source,
         )
         if not config.kserve.serverless and config.storage.enabled and config.storage.access_mode == "ReadWriteOnce":
             warnings.append(
@@ -320,6 +335,7 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
         canary=canary,
         nodes=nodes,
         local_cache_size=model.local_cache.size if model.local_cache is not None and node_group is not None else None,
+        source=source,
     )
 
 

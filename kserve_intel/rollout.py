@@ -23,6 +23,7 @@ from typing import Mapping
 from . import naming
 from .config import CanaryConfig, ModelConfig, StackConfig
 from .errors import ConfigIssue
+from .registry import ResolvedSource
 from .platforms import PlatformProfile
 from .scaling import Scaling
 from .versions import KServeRelease
@@ -40,6 +41,8 @@ class CanaryPlan:
     env: Mapping[str, str]
     image: str | None
     revision: str | None
+    # The registry version the canary serves (the model's own unless canary.source is set).
+    source: ResolvedSource | None = None
 
 
 def canary_issues(
@@ -56,7 +59,7 @@ def canary_issues(
         ))
     if not canary.changes:
         issues.append(ConfigIssue(
-            f"{path}.canary", "changes nothing: set at least one of image, revision, extraArgs, env",
+            f"{path}.canary", "changes nothing: set at least one of image, revision, extraArgs, env, source",
             canary.model_dump(by_alias=True, exclude_none=True),
         ))
     if serverless and canary.name is not None:

@@ -19,7 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAIN = PROJECT_ROOT / "__main__.py"
 PROJECT = "kserve-intel"
 # Keys `pulumi config set --secret` would mark (a nested secret marks its whole top-level key).
-SECRET_CONFIG_KEYS = frozenset({f"{PROJECT}:hfToken", f"{PROJECT}:apisix"})
+SECRET_CONFIG_KEYS = frozenset({f"{PROJECT}:hfToken", f"{PROJECT}:apisix", f"{PROJECT}:registry"})
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 

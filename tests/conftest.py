@@ -42,3 +42,28 @@ def raw_config(**values: Any) -> dict[str, str]:
 def committed() -> dict[str, Evaluation]:
     """Each committed stack, evaluated once per session (with a token set)."""
     return {stack: run_stack(stack, hfToken=TOKEN) for stack in STACKS}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Boot the real MLflow server for tests/test_registry.py now, so it is up when they run."""
+    if not any(item.module.__name__.endswith("test_registry") for item in session.items if hasattr(item, "module")):
+        return
+    import tempfile
+
+    from tests import mlflow_server
+
+    try:
+        session.config.mlflow_launch = mlflow_server.launch(Path(tempfile.mkdtemp(prefix="kserve-intel-mlflow-")))
+    except Exception as error:  # noqa: BLE001 - the fixture re-raises it, so the tests fail
+        session.config.mlflow_launch = error
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    launch = getattr(config, "mlflow_launch", None)
+    if launch is not None and not isinstance(launch, BaseException) and launch.process.poll() is None:
+        launch.process.terminate()
+        launch.process.wait(timeout=20)
+    if launch is not None and not isinstance(launch, BaseException):
+        import shutil
+
+        shutil.rmtree(launch.workdir, ignore_errors=True)

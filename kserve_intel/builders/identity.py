@@ -11,10 +11,12 @@ from typing import Any
 
 from .. import naming
 from ..plan import StackPlan
+from .registry import attach_s3_secret
 
 
 def model_service_account(plan: StackPlan) -> dict[str, Any]:
-    return {
+    # Registry models: KServe's storage initializer finds the S3 keys through this account.
+    return attach_s3_secret(plan, {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
         "metadata": {
@@ -23,4 +25,4 @@ def model_service_account(plan: StackPlan) -> dict[str, Any]:
             "labels": naming.labels(naming.MODEL_SERVICE_ACCOUNT, "identity"),
         },
         "automountServiceAccountToken": False,
-    }
+    })

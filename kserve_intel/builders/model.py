@@ -12,6 +12,7 @@ from ..plan import ModelPlan, StackPlan
 from .canary import apply_canary
 from .local_cache import apply_local_cache
 from .multinode import apply_multinode
+from .registry import apply_registry
 from .runtime import env_list
 from .scaling import predictor_scaling
 from .security import pod_security_context
@@ -145,4 +146,5 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         },
         "spec": {"predictor": predictor},
     }
-    return apply_local_cache(plan, model, apply_multinode(plan, model, apply_canary(plan, model, isvc)))
+    isvc = apply_local_cache(plan, model, apply_multinode(plan, model, apply_canary(plan, model, isvc)))
+    return apply_registry(plan, model, isvc)

@@ -1,0 +1,597 @@
+"""Weights from a model registry (MLflow): config, rules, resolution.
+
+A model (later: an adapter) may name a registered model in MLflow and an alias
+(`champion`) or a version instead of taking its weights from Hugging Face:
+
+    registry: {trackingUri: https://mlflow.example.com, artifactsDestination: s3://mlflow/artifacts, s3: {...}}
+    models:
+      - id: meta-llama/Llama-3.1-8B-Instruct      # the base: Intel's tuned settings, the default name
+        source: {registeredModel: support-bot, alias: champion}
+
+At plan time, before any resource is registered, `resolve_sources` asks the
+MLflow REST API (with `requests`, read-only calls only, so `pulumi preview`
+resolves too): alias -> version -> download URI; a `runs:/` download URI is
+resolved through the run's artifact location; `mlflow-artifacts:/<path>` (the
+server's artifact proxy) becomes `<artifactsDestination>/<path>`, the URI of the
+store behind the server, which KServe's storage initializer reads. The layout is
+checked through MLflow's artifact listing: vLLM serves the `mlflow.transformers`
+layout, weights in `model/` (with config.json), tokenizer in
+`components/tokenizer/`.
+
+`registry.resolve: false` (air-gapped previews) makes no call and uses
+`models[].source.resolved` from the config instead.
+
+Everything here is plain Python: no Pulumi. Messages never contain a credential.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Callable, Iterable, Mapping
+from urllib.parse import urlsplit
+
+import requests
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+from pydantic.alias_generators import to_camel
+
+from .errors import ConfigIssue
+
+# Where the storage initializer puts what storageUri names, and where vLLM finds the
+# mlflow.transformers layout inside it.
+MOUNTED_DIR = "/mnt/models"
+WEIGHTS_DIR = "model"
+TOKENIZER_DIR = "components/tokenizer"
+API = "/api/2.0/mlflow"
+ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+# Annotations on the InferenceService: what the registry resolved (a moved alias is a diff).
+ANNOTATION_PREFIX = "kserve-intel/registry-"
+# Schemes KServe's storage initializer fetches a directory from (v0.13-v0.20). Plain
+# http(s) is one file or an archive, so only Azure blob URLs qualify among https.
+FETCHABLE_SCHEMES = ("s3", "gs", "hdfs", "webhdfs")
+_AZURE_BLOB = re.compile(r"^https://[a-z0-9]+\.blob\.core\.windows\.net/")
+FETCHABLE_TEXT = "s3://, gs://, hdfs://, webhdfs://, https://<account>.blob.core.windows.net/"
+# MLflow names: registered models allow most characters; aliases are [\w-]+ and not "latest" / "v<digits>".
+_ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+_ENDPOINT = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
+_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
+
+
+class _Strict(BaseModel):
+    """Same rules as the rest of the stack config (config._Strict): unknown keys are errors."""
+
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, validate_default=True,
+    )
+
+    def explicitly_set(self, name: str) -> bool:
+        return name in self.model_fields_set
+
+
+def _version_text(value: Any) -> Any:
+    # `version: 3` arrives as a number from YAML; MLflow versions are strings of digits.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _version(value: str) -> str:
+    if not value.isdigit() or value.startswith("0"):
+        raise ValueError("must be an MLflow model version: a whole number from 1, such as 3")
+    return value
+
+
+def _alias(value: str) -> str:
+    if not _ALIAS.match(value) or value.lower() == "latest" or re.match(r"^[vV]\d+$", value):
+        raise ValueError("must be an MLflow alias such as champion: letters, digits, '_' and '-' "
+                         "(not 'latest' nor v<number>)")
+    return value
+
+
+def _registered_model(value: str) -> str:
+    if not value.strip() or len(value) > 256 or "/" in value or any(c in value for c in "\n\r\t"):
+        raise ValueError("must be the name of a registered model in MLflow (no '/', at most 256 characters)")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not _URL.match(value):
+        raise ValueError("must be the http(s) URL of the MLflow tracking server such as http://mlflow.mlflow.svc:5000")
+    return value.rstrip("/")
+
+
+def _store_uri(value: str) -> str:
+    if not fetchable(value):
+        raise ValueError(f"must be a URI KServe's storage initializer can read ({FETCHABLE_TEXT}), "
+                         "such as s3://mlflow/artifacts: the server's --artifacts-destination")
+    return value.rstrip("/")
+
+
+def _endpoint(value: str) -> str:
+    if not _ENDPOINT.match(value):
+        raise ValueError("must be host[:port] of the S3 API without a scheme, such as minio.minio.svc:9000 "
+                         "(the scheme comes from useHttps)")
+    return value
+
+
+Version = Annotated[str, BeforeValidator(_version_text), AfterValidator(_version)]
+Alias = Annotated[str, AfterValidator(_alias)]
+RegisteredModel = Annotated[str, AfterValidator(_registered_model)]
+
+
+class ResolvedConfig(_Strict):
+    """What the registry answered last time, for `registry.resolve: false` (from the stack output)."""
+
+    version: Version
+    uri: Annotated[str, AfterValidator(_store_uri)]
+    run_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class RegistrySource(_Strict):
+    """Weights from a registered model in MLflow, by alias or by version.
+
+    Shaped for reuse: a model's `source`, a canary's `source` (registeredModel
+    defaults to the model's), and later a LoRA adapter's.
+    """
+
+    registered_model: RegisteredModel | None = None
+    alias: Alias | None = None
+    version: Version | None = None
+    resolved: ResolvedConfig | None = None
+
+    @property
+    def wanted(self) -> str:
+        return f"alias {self.alias!r}" if self.alias else f"version {self.version}"
+
+
+class RegistryS3Config(_Strict):
+    """How KServe's storage initializer reads an s3:// store (KServe's S3 Secret conventions)."""
+
+    endpoint: Annotated[str, AfterValidator(_endpoint)] | None = None
+    use_https: bool = True
+    region: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
+    verify_ssl: bool = True
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+
+    @property
+    def has_keys(self) -> bool:
+        return self.access_key_id is not None and self.secret_access_key is not None
+
+
+class RegistryConfig(_Strict):
+    """The MLflow tracking server the models' `source` keys refer to."""
+
+    # false: air-gapped previews; no call, `models[].source.resolved` is used.
+    resolve: bool = True
+    tracking_uri: Annotated[str, AfterValidator(_http_url)] | None = None
+    # Bearer token, or basic auth (username + password); secrets.
+    token: SecretStr | None = None
+    username: str | None = Field(default=None, min_length=1, max_length=256)
+    password: SecretStr | None = None
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=300)
+    # The server's --artifacts-destination: what `mlflow-artifacts:/<path>` is stored under.
+    artifacts_destination: Annotated[str, AfterValidator(_store_uri)] | None = None
+    s3: RegistryS3Config | None = None
+
+
+# Nested registry fields whose values are never echoed in messages (see config.SECRET_FIELDS).
+SECRET_FIELDS = frozenset({"token", "password", "accessKeyId", "secretAccessKey"})
+
+
+# --- cross-key rules (config time) -------------------------------------------------------
+
+
+def _sources(config: Any) -> list[tuple[str, RegistrySource]]:
+    """Every source in the config with its key path."""
+    found = []
+    for index, model in enumerate(config.models):
+        if model.source is not None:
+            found.append((f"models[{index}].source", model.source))
+        if model.canary is not None and model.canary.source is not None:
+            found.append((f"models[{index}].canary.source", model.canary.source))
+    return found
+
+
+def registry_checks(config: Any, secret_keys: set[str]) -> Iterable[ConfigIssue]:
+    """Rules between registry keys and the models' sources (`secret_keys` without the prefix)."""
+    registry: RegistryConfig = config.registry
+    sources = _sources(config)
+    if not sources:
+        if registry.model_fields_set:
+            yield ConfigIssue("registry", "has no effect: no model (nor canary) sets source; remove it",
+                              "[secret]" if "registry" in secret_keys else registry.model_dump(by_alias=True, exclude_unset=True))
+        return
+    for name in ("token", "password"):
+        if getattr(registry, name) is not None and "registry" not in secret_keys:
+            yield ConfigIssue(f"registry.{name}", "must be stored encrypted: run `pulumi config set --secret --path "
+                              f"'kserve-intel:registry.{name}' <value>`")
+    if registry.s3 is not None:
+        for name in ("accessKeyId", "secretAccessKey"):
+            if getattr(registry.s3, to_snake(name)) is not None and "registry" not in secret_keys:
+                yield ConfigIssue(f"registry.s3.{name}", "must be stored encrypted: run `pulumi config set --secret "
+                                  f"--path 'kserve-intel:registry.s3.{name}' <value>`")
+        if (registry.s3.access_key_id is None) != (registry.s3.secret_access_key is None):
+            missing = "accessKeyId" if registry.s3.access_key_id is None else "secretAccessKey"
+            yield ConfigIssue(f"registry.s3.{missing}", "is required with the other S3 key (secret): KServe's "
+                              "storage initializer needs both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    if registry.token is not None and (registry.username is not None or registry.password is not None):
+        yield ConfigIssue("registry.token", "choose one: token (Bearer) or username + password (basic auth)", "[secret]")
+    elif (registry.username is None) != (registry.password is None):
+        missing = "password" if registry.password is None else "username"
+        yield ConfigIssue(f"registry.{missing}", "is required with registry."
+                          f"{'username' if missing == 'password' else 'password'} (MLflow basic auth)")
+    if registry.resolve and registry.tracking_uri is None:
+        yield ConfigIssue("registry.trackingUri", f"is required: {sources[0][0]} names a registered model; set the "
+                          "MLflow tracking server's URL, e.g. http://mlflow.mlflow.svc:5000")
+    for index, model in enumerate(config.models):
+        path = f"models[{index}]"
+        source = model.source
+        canary = model.canary.source if model.canary is not None else None
+        if source is not None:
+            if source.registered_model is None:
+                yield ConfigIssue(f"{path}.source.registeredModel", "is required: the registered model in MLflow")
+            if model.revision is not None:
+                yield ConfigIssue(f"{path}.revision", "has no effect with source (the registry version decides the "
+                                  "weights); remove it", model.revision)
+            if model.local_cache is not None:
+                yield ConfigIssue(f"{path}.localCache", "cannot be combined with source yet: the local model cache "
+                                  "downloads hf:// URIs only; remove one", model.local_cache.model_dump(by_alias=True))
+            if model.canary is not None and model.canary.revision is not None:
+                yield ConfigIssue(f"{path}.canary.revision", "has no effect with source; give the canary another "
+                                  "registry alias or version with canary.source", model.canary.revision)
+        elif canary is not None:
+            yield ConfigIssue(f"{path}.canary.source", f"needs {path}.source: a canary from the registry serves "
+                              "another version of a registry model", canary.model_dump(by_alias=True, exclude_none=True))
+        for key, item in ((f"{path}.source", source), (f"{path}.canary.source", canary)):
+            if item is None:
+                continue
+            if (item.alias is None) == (item.version is None):
+                yield ConfigIssue(key, "needs exactly one of alias (e.g. champion) or version (e.g. 3)",
+                                  item.model_dump(by_alias=True, exclude_none=True, exclude={"resolved"}))
+            if not registry.resolve and item.resolved is None:
+                yield ConfigIssue(f"{key}.resolved", "is required when registry.resolve is false (no registry call): "
+                                  "set {version, uri, runId} from the last resolved run, `pulumi stack output models "
+                                  "--json` (source.resolved)")
+
+
+def to_snake(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+def model_issues(path: str, model: Any, nodes: int) -> list[ConfigIssue]:
+    """Rules that need resolved values (plan time)."""
+    if model.source is not None and nodes > 1:
+        return [ConfigIssue(f"{path}.source", "a multi-node model reads its weights from the shared claim the "
+                            "prefetch Job fills from Hugging Face; a registry source needs a model that fits one node",
+                            model.source.model_dump(by_alias=True, exclude_none=True))]
+    return []
+
+
+# --- the resolved record --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    """One source, resolved: the exact version KServe will fetch and where from."""
+
+    registered_model: str
+    alias: str | None
+    version: str
+    run_id: str | None
+    # What KServe's storage initializer fetches (s3://...): the predictor's storageUri.
+    storage_uri: str
+    # The registry's own URI for it (mlflow-artifacts:/..., runs:/...); None from config.
+    registry_uri: str | None = None
+    # False: taken from `source.resolved` (registry.resolve false).
+    live: bool = True
+
+    def annotations(self, prefix: str = ANNOTATION_PREFIX) -> dict[str, str]:
+        out = {f"{prefix}model": self.registered_model, f"{prefix}version": self.version}
+        if self.alias:
+            out[f"{prefix}alias"] = self.alias
+        if self.run_id:
+            out[f"{prefix}run-id"] = self.run_id
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """The stack output entry; `resolved` is what `registry.resolve: false` takes back."""
+        resolved: dict[str, Any] = {"version": self.version, "uri": self.storage_uri}
+        if self.run_id:
+            resolved["runId"] = self.run_id
+        out: dict[str, Any] = {"registeredModel": self.registered_model, "resolved": resolved}
+        if self.alias:
+            out["alias"] = self.alias
+        return out
+
+
+# --- URIs ---------------------------------------------------------------------------------
+
+
+def fetchable(uri: str) -> bool:
+    """Whether KServe's storage initializer can download a directory from `uri`."""
+    scheme = urlsplit(uri).scheme
+    if scheme in FETCHABLE_SCHEMES:
+        return bool(urlsplit(uri).netloc)
+    return bool(_AZURE_BLOB.match(uri))
+
+
+def proxied_path(uri: str) -> str | None:
+    """The path under the artifact proxy for `mlflow-artifacts:/p` or `mlflow-artifacts://host/p`."""
+    if not uri.startswith("mlflow-artifacts:"):
+        return None
+    parts = urlsplit(uri)
+    return parts.path.lstrip("/")
+
+
+def storage_uri(uri: str, artifacts_destination: str | None) -> str:
+    """Translate a registry download URI to the store's own URI (raises ValueError when it cannot)."""
+    path = proxied_path(uri)
+    if path is not None:
+        if artifacts_destination is None:
+            raise LookupError(path)
+        return f"{artifacts_destination}/{path}" if path else artifacts_destination
+    return uri.rstrip("/")
+
+
+# --- the REST resolver ------------------------------------------------------------------------
+
+
+class RegistryUnreachable(Exception):
+    """The tracking server could not be asked at all."""
+
+
+@dataclass
+class MlflowApi:
+    """Read-only calls to MLflow's REST API."""
+
+    tracking_uri: str
+    auth: tuple[str, str] | None = None
+    token: str | None = None
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def get(self, endpoint: str, **params: Any) -> tuple[int, dict[str, Any]]:
+        url = self.tracking_uri + endpoint
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            response = self.session.get(url, params=params, headers=headers, auth=self.auth, timeout=self.timeout,
+                                        allow_redirects=False)
+        except requests.exceptions.Timeout:
+            raise RegistryUnreachable(f"no answer from {self.tracking_uri} within {self.timeout:g} s") from None
+        except requests.exceptions.RequestException as error:
+            raise RegistryUnreachable(f"cannot connect to {self.tracking_uri} ({type(error).__name__})") from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        return response.status_code, body if isinstance(body, dict) else {}
+
+
+def _api(registry: RegistryConfig) -> MlflowApi:
+    auth = None
+    if registry.username is not None and registry.password is not None:
+        auth = (registry.username, registry.password.get_secret_value())
+    token = registry.token.get_secret_value() if registry.token is not None else None
+    return MlflowApi(registry.tracking_uri or "", auth=auth, token=token, timeout=registry.timeout_seconds)
+
+
+class _Refused(Exception):
+    def __init__(self, issue: ConfigIssue):
+        self.issue = issue
+
+
+def _auth_issue(registry: RegistryConfig, status: int) -> ConfigIssue:
+    if registry.token is None and registry.username is None:
+        return ConfigIssue("registry.token", f"is required: the MLflow server at {registry.tracking_uri} answered "
+                           f"{status} ({'unauthenticated' if status == 401 else 'forbidden'}); set registry.token "
+                           "(Bearer) or registry.username and registry.password (basic auth), as secrets")
+    key = "registry.token" if registry.token is not None else "registry.username"
+    return ConfigIssue(key, f"was refused by the MLflow server at {registry.tracking_uri} (HTTP {status}): "
+                       "check the credentials and that the user may read the registered model")
+
+
+def _check(status: int, body: Mapping[str, Any], registry: RegistryConfig, call: str) -> None:
+    if status in (401, 403):
+        raise _Refused(_auth_issue(registry, status))
+    if status != 200:
+        code = body.get("error_code", "")
+        raise _Refused(ConfigIssue("registry.trackingUri", f"MLflow answered HTTP {status} {code} to {call}; is "
+                                   f"{registry.tracking_uri} an MLflow tracking server?", registry.tracking_uri))
+
+
+def _listing(api: MlflowApi, registry: RegistryConfig, kind: str, where: str, path: str) -> list[dict[str, Any]] | None:
+    """Entries directly under `path`, or None when the server cannot list there."""
+    if kind == "proxy":
+        status, body = api.get(ARTIFACTS_API, path=path)
+    else:
+        status, body = api.get(f"{API}/artifacts/list", run_id=where, path=path)
+    if status in (401, 403):
+        raise _Refused(_auth_issue(registry, status))
+    if status != 200:
+        return None
+    return [f for f in body.get("files", []) if isinstance(f, dict)]
+
+
+def _layout_problem(api: MlflowApi, registry: RegistryConfig, kind: str, where: str, base: str) -> str | None:
+    """Why the artifact at `base` is not the mlflow.transformers layout vLLM serves; None if it is."""
+    join = (lambda *p: "/".join(x for x in p if x))
+    top = _listing(api, registry, kind, where, base)
+    if top is None:
+        return "cannot be listed through the registry (its artifact listing API refused)"
+    names = sorted(f["path"].rstrip("/").rsplit("/", 1)[-1] + ("/" if f.get("is_dir") else "") for f in top)
+    if f"{WEIGHTS_DIR}/" not in names:
+        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "") if names else "nothing"
+        return f"has no {WEIGHTS_DIR}/ directory (it holds {shown})"
+    inside = _listing(api, registry, kind, where, join(base, WEIGHTS_DIR)) or []
+    if not any(f["path"].rsplit("/", 1)[-1] == "config.json" and not f.get("is_dir") for f in inside):
+        return f"has no {WEIGHTS_DIR}/config.json (save_pretrained=False logs only a hub reference, no weights)"
+    if "components/" not in names:
+        return f"has no {TOKENIZER_DIR}/ (vLLM's --tokenizer)"
+    return None
+
+
+def _resolve_one(api: MlflowApi, registry: RegistryConfig, key: str, source: RegistrySource,
+                 model_name: str, warnings: list[str]) -> ResolvedSource:
+    name = source.registered_model or model_name
+    status, body = api.get(f"{API}/registered-models/get", name=name)
+    if status == 404:
+        raise _Refused(ConfigIssue(f"{key}.registeredModel" if source.registered_model else key,
+                                   f"no registered model of this name on {registry.tracking_uri} "
+                                   f"(MLflow answered 404 {body.get('error_code', '')})".rstrip() , name))
+    _check(status, body, registry, f"registered-models/get?name={name}")
+    registered = body.get("registered_model", {})
+    aliases = {a.get("alias"): a.get("version") for a in registered.get("aliases", []) if isinstance(a, dict)}
+    if source.alias is not None:
+        status, body = api.get(f"{API}/registered-models/alias", name=name, alias=source.alias)
+        if status in (400, 404):
+            known = ", ".join(f"{a} (version {v})" for a, v in sorted(aliases.items())) or "none"
+            raise _Refused(ConfigIssue(f"{key}.alias", f"registered model {name!r} has no such alias (MLflow answered "
+                                       f"{status} {body.get('error_code', '')}); its aliases: {known}", source.alias))
+        _check(status, body, registry, "registered-models/alias")
+        version = body.get("model_version", {})
+    else:
+        status, body = api.get(f"{API}/model-versions/get", name=name, version=source.version)
+        if status in (400, 404):
+            s, found = api.get(f"{API}/model-versions/search", filter=f"name='{name}'", max_results=1000)
+            numbers = sorted(int(v["version"]) for v in found.get("model_versions", []) if str(v.get("version", "")).isdigit())
+            known = ", ".join(map(str, numbers)) or "none"
+            raise _Refused(ConfigIssue(f"{key}.version", f"registered model {name!r} has no such version (MLflow "
+                                       f"answered {status} {body.get('error_code', '')}); its versions: {known}",
+                                       source.version))
+        _check(status, body, registry, "model-versions/get")
+        version = body.get("model_version", {})
+    number = str(version.get("version", ""))
+    run_id = version.get("run_id") or None
+    what = f"version {number} of {name!r}" + (f" (alias {source.alias!r})" if source.alias else "")
+    status, body = api.get(f"{API}/model-versions/get-download-uri", name=name, version=number)
+    _check(status, body, registry, "model-versions/get-download-uri")
+    download = str(body.get("artifact_uri", ""))
+    # Where to list it: through the artifact proxy, or through its run.
+    listing: tuple[str, str, str] | None = None
+    if download.startswith("runs:/"):
+        run_part = download[len("runs:/"):]
+        run_ref, _, sub = run_part.partition("/")
+        status, body = api.get(f"{API}/runs/get", run_id=run_ref)
+        if status in (400, 404):
+            raise _Refused(ConfigIssue(key, f"{what} comes from {download}, but that run does not exist on "
+                                       f"{registry.tracking_uri}", source.model_dump(by_alias=True, exclude_none=True)))
+        _check(status, body, registry, "runs/get")
+        root = str(body.get("run", {}).get("info", {}).get("artifact_uri", "")).rstrip("/")
+        run_id = run_id or run_ref
+        listing = ("run", run_ref, sub.strip("/"))
+        download = f"{root}/{sub.strip('/')}" if sub.strip("/") else root
+    proxied = proxied_path(download)
+    if listing is None and proxied is not None:
+        listing = ("proxy", "", proxied)
+    try:
+        uri = storage_uri(download, registry.artifacts_destination)
+    except LookupError:
+        raise _Refused(ConfigIssue("registry.artifactsDestination", f"is required: {what} is stored behind the "
+                                   f"server's artifact proxy ({download}); set it to the server's "
+                                   "--artifacts-destination, such as s3://mlflow/artifacts, so KServe reads the "
+                                   "store directly")) from None
+    if not fetchable(uri):
+        raise _Refused(ConfigIssue(key, f"{what} is stored at {uri}, which KServe's storage initializer cannot "
+                                   f"fetch (it reads {FETCHABLE_TEXT}); give the MLflow server such an artifact store",
+                                   source.model_dump(by_alias=True, exclude_none=True, exclude={"resolved"})))
+    if listing is None and run_id:
+        # A store the server reaches directly: list through the run when the artifact lies under it.
+        status, body = api.get(f"{API}/runs/get", run_id=run_id)
+        root = str(body.get("run", {}).get("info", {}).get("artifact_uri", "")).rstrip("/") if status == 200 else ""
+        if root and (download == root or download.startswith(root + "/")):
+            listing = ("run", run_id, download[len(root):].strip("/"))
+    if listing is None:
+        warnings.append(f"{key}: cannot check the layout of {what} through the registry ({download}); make sure it "
+                        f"holds {WEIGHTS_DIR}/config.json and {TOKENIZER_DIR}/ (mlflow.transformers layout).")
+    else:
+        problem = _layout_problem(api, registry, *listing)
+        if problem is not None:
+            raise _Refused(ConfigIssue(key, f"{what} ({uri}) {problem}: vLLM serves the mlflow.transformers layout, "
+                                       f"{WEIGHTS_DIR}/ with config.json and the weights, {TOKENIZER_DIR}/ with the "
+                                       "tokenizer (mlflow.transformers.log_model with save_pretrained=True)",
+                                       source.model_dump(by_alias=True, exclude_none=True, exclude={"resolved"})))
+    if source.resolved is not None and (source.resolved.version != number or source.resolved.uri != uri):
+        warnings.append(f"{key}.resolved says version {source.resolved.version}, but the registry now resolves "
+                        f"{source.wanted} of {name!r} to version {number}: deploying version {number}. Update "
+                        "source.resolved before an air-gapped preview.")
+    return ResolvedSource(registered_model=name, alias=source.alias, version=number, run_id=run_id,
+                          storage_uri=uri, registry_uri=download)
+
+
+def _s3_keys_issue(registry: RegistryConfig, resolved: Iterable[ResolvedSource]) -> list[ConfigIssue]:
+    """KServe reads s3:// with keys from a Secret: they must be in the config (once for all sources)."""
+    if registry.s3 is not None and registry.s3.has_keys:
+        return []
+    for item in resolved:
+        if urlsplit(item.storage_uri).scheme == "s3":
+            what = f"version {item.version} of {item.registered_model!r}" + (f" (alias {item.alias!r})" if item.alias else "")
+            return [ConfigIssue("registry.s3.accessKeyId", f"is required: {what} is read from {item.storage_uri}, and "
+                                "KServe's storage initializer takes S3 keys from a Secret on the predictor's "
+                                "ServiceAccount; set registry.s3.accessKeyId and registry.s3.secretAccessKey (secrets) "
+                                "and registry.s3.endpoint for a non-AWS store")]
+    return []
+
+
+def _from_config(source: RegistrySource, model_name: str) -> ResolvedSource:
+    resolved = source.resolved
+    assert resolved is not None  # registry_checks requires it
+    return ResolvedSource(registered_model=source.registered_model or model_name, alias=source.alias,
+                          version=resolved.version, run_id=resolved.run_id, storage_uri=resolved.uri, live=False)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Every source of a stack, resolved; keyed by config path (`models[0].source`)."""
+
+    sources: Mapping[str, ResolvedSource]
+    issues: tuple[ConfigIssue, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def of(self, key: str) -> ResolvedSource | None:
+        return self.sources.get(key)
+
+
+def resolve_sources(config: Any, api_factory: Callable[[RegistryConfig], MlflowApi] = _api) -> Resolution:
+    """Resolve every source once (read-only calls; none with registry.resolve false)."""
+    registry: RegistryConfig = config.registry
+    wanted = []
+    for index, model in enumerate(config.models):
+        if model.source is None:
+            continue
+        base = model.source.registered_model or ""
+        wanted.append((f"models[{index}].source", model.source, base))
+        if model.canary is not None and model.canary.source is not None:
+            wanted.append((f"models[{index}].canary.source", model.canary.source, base))
+    if not wanted:
+        return Resolution({})
+    if not registry.resolve:
+        recorded = {key: _from_config(source, base) for key, source, base in wanted}
+        return Resolution(recorded, tuple(_s3_keys_issue(registry, recorded.values())), warnings=("registry.resolve is false: deploying the versions in models[].source.resolved "
+                                    "without asking the registry; a moved alias is not seen.",))
+    api = api_factory(registry)
+    resolved: dict[str, ResolvedSource] = {}
+    issues: list[ConfigIssue] = []
+    warnings: list[str] = []
+    try:
+        for key, source, base in wanted:
+            try:
+                resolved[key] = _resolve_one(api, registry, key, source, base, warnings)
+            except _Refused as refusal:
+                issues.append(refusal.issue)
+    except RegistryUnreachable as error:
+        issues.append(ConfigIssue("registry.trackingUri", f"cannot reach the MLflow tracking server: {error}. Check "
+                                  "the URL and the network (HTTPS_PROXY / NO_PROXY); for an air-gapped preview set "
+                                  "registry.resolve false", registry.tracking_uri))
+    finally:
+        api.session.close()
+    issues.extend(_s3_keys_issue(registry, resolved.values()))
+    return Resolution(resolved, tuple(issues), tuple(warnings))
+
+
+def mounted_args(args: list[str]) -> list[str]:
+    """vLLM args with `--model` at the mounted weights and `--tokenizer` beside them (no hub revision)."""
+    out = list(args)
+    out[out.index("--model") + 1] = f"{MOUNTED_DIR}/{WEIGHTS_DIR}"
+    at = out.index("--model") + 2
+    out[at:at] = ["--tokenizer", f"{MOUNTED_DIR}/{TOKENIZER_DIR}"]
+    return out
