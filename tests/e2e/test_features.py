@@ -1,0 +1,104 @@
+"""Layer 5: bad config through the real CLI, and the optional features on the local cluster.
+
+One cluster (KServe v0.20.0) for the module. The features run for real where the local cluster can host
+them: monitoring (PodMonitor, PrometheusRule, Grafana dashboard), KEDA autoscaling against the cluster's
+KEDA CRDs (`keda.install: false`, nothing scales: no KEDA controller), Gateway API and ingress routes,
+APISIX routes, the GenAI gateway list, the network policy and a canary (Standard mode). Serverless mode
+needs Knative's controllers and gateway, which are not built here: it stays covered offline (schemas).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.localcluster import LocalCluster, build_engine
+from kserve_intel.config import load_config
+from kserve_intel.errors import ConfigError
+from kserve_intel.plan import build_plan
+from tests.e2e.pulumi_cli import PulumiCLI, steps_by_op
+from tests.e2e.test_stacks import TOKEN, api_path, isvc_conditions, rendered_objects, subset_mismatches
+
+VERSION = "v0.20.0"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    bins = build_engine(("pulumi", "provider", "kubernetes", "etcd", "kwok", "kserve-v0.20"))
+    with LocalCluster(bins, kserve_version=VERSION) as cluster:
+        yield cluster, PulumiCLI(bins, cluster.kubeconfig, tmp_path_factory.mktemp("pulumi-features"))
+
+
+BAD = {
+    "platform": "gaudi3",
+    "kserve": {"version": VERSION, "install": False, "deploymentMode": "Standard"},
+    "models": [{"id": "Qwen/Qwen2.5-7B-Instruct", "tensorParallelSize": 16}],
+    "validateToken": False,
+}
+
+
+def test_bad_config_fails_with_the_one_message_and_registers_nothing(env) -> None:
+    cluster, cli = env
+    cli.init("e2e-bad", BAD)
+    raw = {f"kserve-intel:{k}": json.dumps(v) if not isinstance(v, str) else v for k, v in BAD.items()}
+    with pytest.raises(ConfigError) as offline:
+        build_plan(load_config(raw))
+    message = str(offline.value)
+    for command in (cli.preview("e2e-bad", check=False), cli.up("e2e-bad", check=False)):
+        assert command.returncode != 0
+        assert command.output.count("invalid stack configuration") == 1, command.output[-3000:]
+        for line in message.splitlines():
+            assert line.strip() in command.output, (line, command.output[-3000:])
+    kinds = {r["type"] for r in cli.resources("e2e-bad")}
+    assert kinds <= {"pulumi:pulumi:Stack"}, kinds
+
+
+FEATURES = {
+    "platform": "gaudi3",
+    "kserve": {"version": VERSION, "install": False, "deploymentMode": "Standard"},
+    "namespace": "intel-features",
+    "validateToken": False,
+    "models": [
+        {"id": "Qwen/Qwen2.5-7B-Instruct", "name": "qwen-7b",
+         "canary": {"trafficPercent": 10, "extraArgs": ["--max-num-seqs", "64"]}},
+        {"id": "meta-llama/Llama-3.1-8B-Instruct", "name": "llama-8b"},
+    ],
+    "storage": {"size": "50Gi", "accessMode": "ReadWriteMany"},
+    "autoscaling": {"enabled": True, "engine": "keda", "minReplicas": 1, "maxReplicas": 2,
+                    "keda": {"install": False}},
+    "monitoring": {"enabled": True},
+    "ingress": {"enabled": True},
+    "gatewayApi": {"enabled": True, "gateway": {"name": "inference", "namespace": "gateways"}},
+    "networkPolicy": {"enabled": True},
+}
+
+
+def test_optional_features_reach_the_api_server(env) -> None:
+    cluster, cli = env
+    cli.init("e2e-features", FEATURES, secrets={"hfToken": TOKEN})
+    preview = steps_by_op(cli.preview("e2e-features").json())
+    created = " ".join(preview.get("create", []))
+    # KServe v0.20 creates the KEDA ScaledObject itself from the InferenceService's autoscaler settings.
+    for kind in ("PodMonitor::", "PrometheusRule::", "HTTPRoute::", "Ingress::",
+                 "NetworkPolicy::", "InferenceService::"):
+        assert kind in created, (kind, preview)
+    started = time.monotonic()
+    cli.up("e2e-features")
+    print(f"\n[features] up in {time.monotonic() - started:.0f}s")
+    for name in ("qwen-7b", "llama-8b"):
+        assert isvc_conditions(cluster, "intel-features", name).get("Ready") == "True", name
+        scaled = cluster.api.ok("GET", f"/apis/keda.sh/v1alpha1/namespaces/intel-features/scaledobjects")["items"]
+        assert any(name in s["metadata"]["name"] for s in scaled), [s["metadata"]["name"] for s in scaled]
+    mismatches: list[str] = []
+    for obj in rendered_objects(FEATURES, "e2e-features"):
+        stored = cluster.api.ok("GET", api_path(obj))
+        want = {k: v for k, v in obj.items() if k not in ("stringData", "data")}
+        mismatches += [f"{obj['kind']}/{obj['metadata']['name']}{m}" for m in subset_mismatches(want, stored)]
+    assert not mismatches, "\n".join(mismatches[:40])
+    cli.run("preview", "--expect-no-changes", stack="e2e-features")
+    started = time.monotonic()
+    cli.destroy("e2e-features")
+    print(f"[features] destroy in {time.monotonic() - started:.0f}s")
