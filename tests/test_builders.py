@@ -71,7 +71,7 @@ def test_validation_would_catch_a_misplaced_field():
 
 
 def test_xeon_runtime_serves_vllm_cpu_with_intel_flags_and_no_capabilities():
-    runtime = cluster_serving_runtime(make_plan("xeon"))
+    runtime = cluster_serving_runtime(make_plan("xeon", servingStack="vllm-0.10"))
     assert runtime["metadata"]["name"] == "intel-vllm-xeon"
     assert "annotations" not in runtime["metadata"]  # no server-type: KServe v0.20 must not rewrite the image
     spec = runtime["spec"]
@@ -98,7 +98,7 @@ def test_xeon_runtime_serves_vllm_cpu_with_intel_flags_and_no_capabilities():
 
 @pytest.mark.parametrize("platform", ["gaudi", "gaudi3"])
 def test_gaudi_runtime_uses_a_vllm_image_and_the_gaudi_exceptions(platform):
-    runtime = cluster_serving_runtime(make_plan(platform))
+    runtime = cluster_serving_runtime(make_plan(platform, servingStack="vllm-fork-1.22"))
     spec = runtime["spec"]
     (container,) = spec["containers"]
     assert container["image"] == "opea/vllm-gaudi:1.22.0"
