@@ -15,7 +15,7 @@ SMOKE_ARGS ?=
 # make up ADOPT=1: adopt the namespace and model caches a previous destroy retained.
 ADOPT  ?=
 
-.PHONY: help venv checkov test bench render validate golden schema smoke preview up destroy login stack policy-venv
+.PHONY: help venv checkov vllm-parsers test bench render validate golden schema smoke preview up destroy login stack policy-venv
 
 help:
 	@echo "make test                    create .venv and run the test suite"
@@ -42,7 +42,17 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 checkov: $(CHECKOV_VENV)/.installed
 
-test: venv checkov
+# Test-only venvs with one vLLM version's real argument parser each (tools/vllm_parser_venv.py).
+VLLM_PARSERS ?= 0.26.0
+VLLM_PARSER_VENVS := $(foreach v,$(VLLM_PARSERS),.venv-vllm-$(v)/.installed)
+
+.venv-vllm-%/.installed: requirements-vllm-%.txt tools/vllm_parser_venv.py
+	$(PYTHON) tools/vllm_parser_venv.py $* .venv-vllm-$* requirements-vllm-$*.txt
+	touch $@
+
+vllm-parsers: $(VLLM_PARSER_VENVS)
+
+test: venv checkov vllm-parsers
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -q
 
 bench: venv
