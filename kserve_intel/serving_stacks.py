@@ -123,8 +123,8 @@ VLLM_0_33 = ServingStack(
     }),
     rejected_args=MappingProxyType(_GONE_SINCE_0_10),
     rejected_env=MappingProxyType(_ENV_GONE_SINCE_0_10),
-    # Memory binding to the rank's NUMA node (mbind/set_mempolicy): see docs/serving-stacks.md.
-    capabilities=("SYS_NICE",),
+    # No capability yet: SYS_NICE for NUMA memory binding is not landed (docs/serving-stacks.md).
+    capabilities=(),
     parser_version="0.33.0",
     # CPU docs: --max-num-seqs 128 and --max-num-batched-tokens 2048 per rank.
     tuned=MappingProxyType({
