@@ -197,7 +197,7 @@ def run_parser(stack_name, cases, tmp_path):
     return json.loads(result.read_text())
 
 
-PARSED_STACKS = ["vllm-gaudi-0.26"]  # 0.33.0 and 0.10.2 venvs: not committed yet (see docs)
+PARSED_STACKS = ["vllm-gaudi-0.26"]  # 0.33.0 and 0.10.2: venv deps not complete yet (docs/serving-stacks.md)
 
 
 @pytest.mark.parametrize("stack_name", PARSED_STACKS)
