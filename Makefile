@@ -22,7 +22,7 @@ PULUMI := engine/with-engine.sh pulumi
 # make cluster KSERVE=v0.13.0: the KServe release the local cluster runs.
 KSERVE ?= v0.20.0
 
-.PHONY: help venv checkov mlflow test e2e engine cluster bench render validate golden schema smoke preview up destroy login stack policy-venv
+.PHONY: help venv checkov mlflow vllm-parsers test e2e engine cluster bench render validate golden schema smoke preview up destroy login stack policy-venv
 
 help:
 	@echo "make test                    create .venv and run the test suite"
@@ -52,6 +52,16 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 checkov: $(CHECKOV_VENV)/.installed
 
+# Test-only venvs with one vLLM version's real argument parser each (tools/vllm_parser_venv.py).
+VLLM_PARSERS ?= 0.26.0
+VLLM_PARSER_VENVS := $(foreach v,$(VLLM_PARSERS),.venv-vllm-$(v)/.installed)
+
+.venv-vllm-%/.installed: requirements-vllm-%.txt tools/vllm_parser_venv.py
+	$(PYTHON) tools/vllm_parser_venv.py $* .venv-vllm-$* requirements-vllm-$*.txt
+	touch $@
+
+vllm-parsers: $(VLLM_PARSER_VENVS)
+
 # template.db: an empty, migrated MLflow store the tests copy, so no test run waits for migrations.
 $(MLFLOW_VENV)/.installed: requirements-mlflow.txt
 	$(PYTHON) -m venv $(MLFLOW_VENV)
@@ -62,7 +72,7 @@ $(MLFLOW_VENV)/.installed: requirements-mlflow.txt
 
 mlflow: $(MLFLOW_VENV)/.installed
 
-test: venv checkov mlflow
+test: venv checkov mlflow vllm-parsers
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov MLFLOW=$(CURDIR)/$(MLFLOW_VENV)/bin/mlflow $(PY) -m pytest -q
 
 engine:

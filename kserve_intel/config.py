@@ -665,6 +665,10 @@ class StackConfig(_Strict):
     chart_repositories: dict[str, str] = Field(default_factory=dict)
     # The MLflow server models[].source names (kserve_intel/registry.py).
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    # Which pinned server runs the models (serving_stacks.py); None: the platform's newest.
+    serving_stack: str | None = Field(default=None, min_length=1, max_length=63)
+    # The Gaudi software release the nodes' driver runs, e.g. "1.22" or "1.24.1".
+    gaudi_software: str | None = Field(default=None, pattern=r"^1\.[0-9]{1,3}(\.[0-9]{1,3})?$")
 
     @field_validator("models", mode="before")
     @classmethod
@@ -767,6 +771,9 @@ def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[Config
     from .local_cache import local_cache_checks  # same: imports this module's types
 
     yield from local_cache_checks(config)
+    from .serving_stacks import serving_stack_checks  # same: imports this module's types
+
+    yield from serving_stack_checks(config)
     yield from _monitoring_checks(config.monitoring)
     yield from _traffic_checks(config, {k.split(":", 1)[-1] for k in secret_keys})
     yield from registry_checks(config, {k.split(":", 1)[-1] for k in secret_keys})

@@ -17,6 +17,7 @@ from .catalogue import lookup
 from .config import StackConfig
 from .errors import ConfigError, ConfigIssue
 from .platforms import PROFILES, PlatformProfile
+from .serving_stacks import ServingStack, resolve as resolve_stack, serving_stack_warnings
 from .local_cache import NodeGroupPlan, model_cache_issues, node_group_issues, node_group_plan, source_uri
 from .rollout import DEFAULT_CANARY_NAME, CanaryPlan, canary_issues, multinode_issues
 from .scaling import Scaling
@@ -107,6 +108,8 @@ class StackPlan:
     stack: str = ""
     # KServe's local model cache node group; None unless localModelCache.enabled.
     local_model_cache: NodeGroupPlan | None = None
+    # The pinned server the models run (its values are already applied to `profile`).
+    serving_stack: ServingStack | None = None
 
     @property
     def deployment_mode(self) -> str:
@@ -153,11 +156,12 @@ class StackPlan:
 
 def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     """Resolve every model; raise `ConfigError` listing all problems."""
-    profile = PROFILES[config.platform]
+    serving = resolve_stack(config)
+    profile = serving.applied_to(PROFILES[config.platform])
     runtimes = config.runtimes
     max_tp = runtimes.accelerators_per_node or profile.max_tensor_parallel_size
     issues: list[ConfigIssue] = []
-    warnings: list[str] = []
+    warnings: list[str] = serving_stack_warnings(config)
     kserve_release = release(config.kserve.version)
     node_selector = dict(runtimes.node_selector if runtimes.node_selector is not None else profile.node_selector)
     node_group = node_group_plan(config, kserve_release, profile, node_selector)
@@ -167,7 +171,8 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     issues.extend(resolution.issues)
     warnings.extend(resolution.warnings)
     models = tuple(
-        _resolve_model(i, m, config, profile, max_tp, kserve_release, issues, warnings, node_group, resolution)
+        _resolve_model(i, m, config, profile, max_tp, kserve_release, issues, warnings, node_group, resolution,
+                       serving)
         for i, m in enumerate(config.models)
     )
     issues.extend(_name_collisions(models))
@@ -191,6 +196,7 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
         warnings=tuple(warnings),
         stack=stack,
         local_model_cache=node_group,
+        serving_stack=serving,
     )
     unused_mirrors = list(charts.unused_issues(config.chart_repositories, charts.installed_releases(plan)))
     if unused_mirrors:
@@ -198,9 +204,10 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     return plan
 
 
-def _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision, extra_args) -> list[str]:
-    args: list[str] = [
-        "--model", model.id,
+def _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision, extra_args, stack_tuned=None,
+               positional=False) -> list[str]:
+    args: list[str] = [model.id] if positional else ["--model", model.id]
+    args += [
         "--served-model-name", served,
         "--tensor-parallel-size", str(tp),
         "--pipeline-parallel-size", str(pp),
@@ -211,13 +218,15 @@ def _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision, extra_ar
         args += ["--revision", revision, "--tokenizer-revision", revision]
     if entry and entry.tool_call_parser:
         args += ["--enable-auto-tool-choice", "--tool-call-parser", entry.tool_call_parser]
+    if stack_tuned is not None:
+        args += list(stack_tuned.args)
     if tuning:
         args += list(tuning.args)
     return args + list(extra_args)
 
 
 def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues, warnings, node_group=None,
-                   resolution=None) -> ModelPlan:
+                   resolution=None, stack=None) -> ModelPlan:
     path = f"models[{index}]"
     source = resolution.of(f"{path}.source") if resolution else None
     entry = lookup(model.id)
@@ -259,11 +268,13 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
         ))
 
     served = model.served_model_name or (model.source.registered_model if model.source else model.id)
-    args = _vllm_args(model, served, tp, pp, max_len, entry, tuning, model.revision, model.extra_args)
+    stack_tuned = stack.tuning(profile.name, tp * pp) if stack else None
+    args = _vllm_args(model, served, tp, pp, max_len, entry, tuning, model.revision, model.extra_args,
+                      stack_tuned, profile.model_positional)
     if model.source is not None:
         args = registry.mounted_args(args)
 
-    env = {**(tuning.env if tuning else {}), **model.env}
+    env = {**(stack_tuned.env if stack_tuned else {}), **(tuning.env if tuning else {}), **model.env}
     resources = profile.pod_resources(per_pod)
     if model.resources:
         for kind in ("requests", "limits"):
@@ -301,7 +312,8 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
         c = model.canary
         revision = c.revision or model.revision
         canary_args = _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision,
-                                 c.extra_args if c.extra_args is not None else model.extra_args)
+                                 c.extra_args if c.extra_args is not None else model.extra_args,
+                                 stack_tuned, profile.model_positional)
         canary = CanaryPlan(
             name=c.name or DEFAULT_CANARY_NAME,
             traffic_percent=c.traffic_percent,

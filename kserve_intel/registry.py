@@ -591,7 +591,8 @@ def resolve_sources(config: Any, api_factory: Callable[[RegistryConfig], MlflowA
 def mounted_args(args: list[str]) -> list[str]:
     """vLLM args with `--model` at the mounted weights and `--tokenizer` beside them (no hub revision)."""
     out = list(args)
-    out[out.index("--model") + 1] = f"{MOUNTED_DIR}/{WEIGHTS_DIR}"
-    at = out.index("--model") + 2
-    out[at:at] = ["--tokenizer", f"{MOUNTED_DIR}/{TOKENIZER_DIR}"]
+    # `vllm serve <model>` takes the model first, the older entry point as `--model <model>`.
+    at = out.index("--model") + 1 if "--model" in out else 0
+    out[at] = f"{MOUNTED_DIR}/{WEIGHTS_DIR}"
+    out[at + 1:at + 1] = ["--tokenizer", f"{MOUNTED_DIR}/{TOKENIZER_DIR}"]
     return out

@@ -71,7 +71,7 @@ def test_validation_would_catch_a_misplaced_field():
 
 
 def test_xeon_runtime_serves_vllm_cpu_with_intel_flags_and_no_capabilities():
-    runtime = cluster_serving_runtime(make_plan("xeon"))
+    runtime = cluster_serving_runtime(make_plan("xeon", servingStack="vllm-0.10"))
     assert runtime["metadata"]["name"] == "intel-vllm-xeon"
     assert "annotations" not in runtime["metadata"]  # no server-type: KServe v0.20 must not rewrite the image
     spec = runtime["spec"]
@@ -98,7 +98,7 @@ def test_xeon_runtime_serves_vllm_cpu_with_intel_flags_and_no_capabilities():
 
 @pytest.mark.parametrize("platform", ["gaudi", "gaudi3"])
 def test_gaudi_runtime_uses_a_vllm_image_and_the_gaudi_exceptions(platform):
-    runtime = cluster_serving_runtime(make_plan(platform))
+    runtime = cluster_serving_runtime(make_plan(platform, servingStack="vllm-fork-1.22"))
     spec = runtime["spec"]
     (container,) = spec["containers"]
     assert container["image"] == "opea/vllm-gaudi:1.22.0"
@@ -144,14 +144,16 @@ def test_gaudi_isvc_requests_one_card_per_tensor_parallel_rank():
     assert model["runtime"] == "intel-vllm-gaudi"
     assert model["resources"]["limits"]["habana.ai/gaudi"] == "4"
     assert model["resources"]["requests"]["habana.ai/gaudi"] == "4"
-    assert model["args"][:10] == [
-        "--model", "meta-llama/Llama-3.3-70B-Instruct",
+    # vllm-gaudi-0.26: `vllm serve <model>`, then the launcher's values for 70B at TP 4.
+    assert model["args"][:9] == [
+        "meta-llama/Llama-3.3-70B-Instruct",
         "--served-model-name", "meta-llama/Llama-3.3-70B-Instruct",
         "--tensor-parallel-size", "4",
         "--pipeline-parallel-size", "1",
         "--max-model-len", "8192",
     ]
-    assert model["args"][10:] == ["--enable-auto-tool-choice", "--tool-call-parser", "llama3_json"]
+    assert model["args"][9:] == ["--enable-auto-tool-choice", "--tool-call-parser", "llama3_json",
+                                 "--gpu-memory-utilization", "0.91", "--max-num-seqs", "128"]
     assert predictor["runtimeClassName"] == "habana"
     assert predictor["volumes"] == [{"name": "model-cache", "persistentVolumeClaim": {"claimName": "llama-3-3-70b-instruct-cache"}}]
     assert model["volumeMounts"] == [{"name": "model-cache", "mountPath": "/data"}]

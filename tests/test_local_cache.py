@@ -159,11 +159,11 @@ def test_cached_model_loads_from_the_mounted_copy_at_its_revision():
     container = inference_service(plan, model, with_token=True)["spec"]["predictor"]["model"]
     assert container["storageUri"] == f"hf://Qwen/Qwen2.5-7B-Instruct:{COMMIT}"
     args = container["args"]
-    assert args[:4] == ["--model", "/mnt/models", "--served-model-name", "Qwen/Qwen2.5-7B-Instruct"]
+    assert args[:3] == ["/mnt/models", "--served-model-name", "Qwen/Qwen2.5-7B-Instruct"]
     assert "--revision" not in args and "--tokenizer-revision" not in args and COMMIT not in args
     # The other model still loads from the hub inside vLLM.
     other = inference_service(plan, plain, with_token=True)["spec"]["predictor"]["model"]
-    assert "storageUri" not in other and other["args"][1] == "Qwen/Qwen2.5-32B-Instruct"
+    assert "storageUri" not in other and other["args"][0] == "Qwen/Qwen2.5-32B-Instruct"
 
 
 def test_served_model_name_is_kept_for_clients():

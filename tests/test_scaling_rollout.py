@@ -372,7 +372,7 @@ def test_multinode_isvc_has_a_worker_spec_and_reads_weights_from_the_claim(versi
     assert model["runtime"] == "intel-vllm-gaudi-multinode"
     assert model["modelFormat"] == {"name": "vllm-intel-gaudi-multinode"}
     assert model["storageUri"] == "pvc://llama-3-1-405b-instruct-cache/models/llama-3-1-405b-instruct"
-    assert model["args"][:2] == ["--model", "/mnt/models"]
+    assert model["args"][:1] == ["/mnt/models"]  # `vllm serve <model>`
     assert "--revision" not in model["args"]  # the Job downloaded that revision
     assert model["args"][model["args"].index("--tensor-parallel-size") + 1] == "8"
     assert model["args"][model["args"].index("--pipeline-parallel-size") + 1] == "2"

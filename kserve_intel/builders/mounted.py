@@ -12,7 +12,10 @@ def serve_from_mount(container: dict[str, Any], storage_uri: str) -> None:
     """Point vLLM at the mounted copy; the copy is already at the pinned revision."""
     container["storageUri"] = storage_uri
     args = list(container["args"])
-    args[args.index("--model") + 1] = MOUNTED_MODEL_DIR
+    if "--model" in args:
+        args[args.index("--model") + 1] = MOUNTED_MODEL_DIR
+    else:  # `vllm serve <model>`: the model is the first positional argument
+        args[0] = MOUNTED_MODEL_DIR
     for flag in ("--revision", "--tokenizer-revision"):
         if flag in args:
             at = args.index(flag)

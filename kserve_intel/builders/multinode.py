@@ -34,7 +34,7 @@ ray start --head --port={port} --disable-usage-stats --include-dashboard=false
 until [ "$(ray status 2>/dev/null | grep -c node_)" -ge "${{PIPELINE_PARALLEL_SIZE}}" ]; do
   echo "waiting for ${{PIPELINE_PARALLEL_SIZE}} Ray nodes"; sleep 5
 done
-exec python3 -m vllm.entrypoints.openai.api_server {args} "$@"
+exec {command} {args} "$@"
 """
 
 _WORKER_SCRIPT = """\
@@ -80,7 +80,7 @@ def cluster_serving_runtime(plan: StackPlan) -> dict[str, Any]:
     """The Ray head/worker runtime for the stack's accelerator platform."""
     profile = plan.profile
     args = [*profile.args, "--host", "0.0.0.0", "--port", str(SERVING_PORT), "--distributed-executor-backend", "ray"]
-    head_script = _HEAD_SCRIPT.format(port=RAY_PORT, args=shlex.join(args))
+    head_script = _HEAD_SCRIPT.format(port=RAY_PORT, command=shlex.join(profile.command), args=shlex.join(args))
     volumes_mounts = [{"name": "dshm", "mountPath": "/dev/shm"}, {"name": "tmp", "mountPath": "/tmp"}]
     volumes = [
         {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": profile.shm_size}},

@@ -39,7 +39,7 @@ def cluster_serving_runtime(plan: StackPlan) -> dict[str, Any]:
                 "name": CONTAINER_NAME,
                 "image": plan.image,
                 "imagePullPolicy": "Always",
-                "command": ["python3", "-m", "vllm.entrypoints.openai.api_server"],
+                "command": list(profile.command),
                 "args": [*profile.args, "--host", "0.0.0.0", "--port", str(SERVING_PORT)],
                 "env": env_list(profile.env),
                 "ports": [{"name": "http1", "containerPort": SERVING_PORT, "protocol": "TCP"}],

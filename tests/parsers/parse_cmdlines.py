@@ -1,0 +1,84 @@
+"""Parse command lines with the installed vLLM's real argument parser; run inside a .venv-vllm-* venv.
+
+stdin: JSON list of {"id": str, "argv": [str, ...]} (argv after the entry point: for `vllm serve`
+the model is the first positional; for the api_server module, `--model` is a flag).
+argv[1]: where to write JSON {"version", "env_names", "results": {id: null | "error message"}}.
+One process parses every case: importing vLLM takes ~25 s, parsing takes milliseconds.
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import inert_torch  # noqa: E402,F401  (must precede vLLM)
+
+os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
+
+# vLLM before ~0.30 picks its CPU platform only when the installed distribution's version says
+# "+cpu" (as vLLM's CPU builds, the Xeon images, do); the PyPI wheel is the CUDA build. Report the
+# CPU build's version so platform detection picks CPU, the one platform importable here.
+import importlib.metadata as _metadata  # noqa: E402
+
+_real_version = _metadata.version
+
+
+def _version(name):
+    value = _real_version(name)
+    return value + "+cpu" if name == "vllm" and "cpu" not in value else value
+
+
+_metadata.version = _version
+
+import vllm  # noqa: E402
+
+try:  # vLLM >= 0.2x: the parser moved
+    from vllm.entrypoints.common.cli_args import make_arg_parser
+except ImportError:
+    from vllm.entrypoints.openai.cli_args import make_arg_parser
+try:
+    from vllm.utils.argparse_utils import FlexibleArgumentParser
+except ImportError:
+    from vllm.utils import FlexibleArgumentParser
+import vllm.envs as envs  # noqa: E402
+
+
+class ParseError(Exception):
+    pass
+
+
+def parser(serve: bool):
+    p = FlexibleArgumentParser(prog="vllm serve" if serve else "api_server")
+    p = make_arg_parser(p)
+    if serve and not any(a.dest == "model_tag" for a in p._actions):
+        # `vllm serve` adds the positional model itself (vllm/entrypoints/cli/serve.py).
+        p.add_argument("model_tag", nargs="?")
+    def error(message):
+        raise ParseError(message)
+    p.error = error
+    return p
+
+
+def main():
+    cases = json.load(sys.stdin)
+    parsers = {}
+    results = {}
+    for case in cases:
+        serve = case.get("serve", False)
+        p = parsers.get(serve) or parsers.setdefault(serve, parser(serve))
+        try:
+            ns = p.parse_args(case["argv"])
+            if serve and not getattr(ns, "model_tag", None):
+                raise ParseError("no positional model")
+            results[case["id"]] = None
+        except (ParseError, SystemExit) as exc:
+            results[case["id"]] = str(exc) or "exit"
+    json.dump({
+        "version": vllm.__version__ if isinstance(vllm.__version__, str) else str(vllm.__version__),
+        "env_names": sorted(envs.environment_variables),
+        "results": results,
+    }, open(sys.argv[1], "w"))
+
+
+if __name__ == "__main__":
+    main()
