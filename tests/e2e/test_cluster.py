@@ -153,13 +153,14 @@ def _runtime(fmt: str) -> dict:
     }
 
 
-def _isvc(name: str, kserve: str, fmt: str, **predictor: Any) -> dict:
+def _isvc(name: str, kserve: str, fmt: str, *, mode_annotation: bool = True, **predictor: Any) -> dict:
     rel = release(kserve)
+    annotations = {"serving.kserve.io/autoscalerClass": rel.autoscaler_class_off}
+    if mode_annotation:
+        annotations["serving.kserve.io/deploymentMode"] = rel.raw_mode
     return {
         "apiVersion": f"{GROUP}/{VERSION}", "kind": "InferenceService",
-        "metadata": {"name": name, "annotations": {
-            "serving.kserve.io/deploymentMode": rel.raw_mode,
-            "serving.kserve.io/autoscalerClass": rel.autoscaler_class_off}},
+        "metadata": {"name": name, "annotations": annotations},
         "spec": {"predictor": {"model": {"modelFormat": {"name": fmt}, "storageUri": "pvc://cache/model"},
                                **predictor}},
     }
@@ -174,10 +175,9 @@ def test_inferenceservice_defaulted_deployed_and_ready(kube, namespace, kserve_v
             access_modes=["ReadWriteOnce"], resources=client.V1VolumeResourceRequirements(requests={"storage": "10Gi"}))))
     custom.create_namespaced_custom_object(GROUP, "v1alpha1", namespace, "servingruntimes", _runtime("e2e-format"))
     created = custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "inferenceservices",
-                                                     _isvc("tiny", kserve_version, "e2e-format"))
-    # KServe's defaulting webhook filled in the model container's resources from its ConfigMap.
-    resources = created["spec"]["predictor"]["model"].get("resources", {})
-    assert resources.get("requests", {}).get("cpu"), created["spec"]
+                                                     _isvc("tiny", kserve_version, "e2e-format", mode_annotation=False))
+    # KServe's defaulting webhook set the mode from inferenceservice-config (raw: no Knative here).
+    assert created["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == release(kserve_version).raw_mode
     deployment = wait("predictor deployment", lambda: next(iter(
         apps.list_namespaced_deployment(namespace, label_selector="serving.kserve.io/inferenceservice=tiny").items),
         None), timeout=90)
