@@ -23,6 +23,7 @@ import http.client
 import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -49,7 +50,16 @@ statefulset, daemonset, job, endpoints, endpointslice, serviceaccount + token, p
 disruption, root CA publisher), the real scheduler, and KServe's real controller and webhooks.
 kwok fakes nodes (Ready, with labels, capacity and taints of Xeon / Gaudi2 / Gaudi3 machines) and
 pods (Running + Ready after an optional delay; Job pods complete; deleted pods go away).
-Storage: any claim (any class, size, access mode) gets a PersistentVolume from a kwok stage.
+Storage: any claim (any class, size, access mode; default class "kwok-volume") gets a
+PersistentVolume of its size from kwok's volume stages (read from the module, widened from one class
+to all); the volume is bookkeeping only (no data, no capacity limit, claim selectors and dataSource
+ignored), deleted with its claim when reclaimPolicy is Delete.
+Pods: labelled kserve-intel.local/never-ready=true stay Pending, never Ready; ready_delay_seconds
+(or the pod annotation pod-ready.stage.kwok.x-k8s.io/delay, e.g. "20s") delays Running+Ready.
+Gaudi2 and Gaudi3 nodes share the NFD PCI label platforms.py selects on; they differ in the label
+habana.ai/gaudi.product and kserve-intel.local/platform.
+The KServe manager's webhook server listens on all interfaces (no host flag); everything else on
+127.0.0.1. KServe's LLMInferenceService CRDs and controller are not installed.
 Not emulated: containers (no image is pulled, nothing listens: probes, exec, logs and port-forward
 do not work), Service and pod networking (10.x addresses are bookkeeping only), kube-proxy, DNS,
 the HPA controller and metrics API, node heartbeats and node lifecycle (nodes never go NotReady),
@@ -135,6 +145,14 @@ COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-schedul
 
 class ClusterError(RuntimeError):
     pass
+
+
+def _crd_name(path: Path) -> str:
+    """metadata.name of a CRD file, without parsing megabytes of YAML in Python."""
+    match = re.search(r"^  name: ['\"]?([a-z0-9.-]+)['\"]?\s*$", path.read_text(), re.M)
+    if not match:
+        return yaml.safe_load(path.read_text())["metadata"]["name"]
+    return match.group(1)
 
 
 def free_port() -> int:
@@ -616,7 +634,7 @@ class LocalCluster:
         if self.install_kserve:
             crds += self._kserve_crds()
         self._kubectl_apply(crds)
-        names = [yaml.safe_load(p.read_text())["metadata"]["name"] for p in crds]
+        names = [_crd_name(p) for p in crds]
 
         def established() -> bool:
             for crd in names:
