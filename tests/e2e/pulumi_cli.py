@@ -61,10 +61,14 @@ class PulumiCLI:
             "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "PULUMI_IGNORE_AMBIENT_PLUGINS": "false",
+            # The provider comes from the plugin cache at the SDK's exact version (installed below), not PATH.
+            "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
             "KUBECONFIG": str(kubeconfig),
             "NO_COLOR": "1",
         }
+
+        provider = bin_dir / "pulumi-resource-kubernetes"
+        self.run("plugin", "install", "resource", "kubernetes", provider_version(), "--file", str(provider))
 
     def config_file(self, stack: str) -> Path:
         return self.project / f"Pulumi.{stack}.yaml"
@@ -125,13 +129,24 @@ class PulumiCLI:
         return self.export(stack)["deployment"].get("resources") or []
 
 
+def provider_version() -> str:
+    """The provider version engine/provider builds (and requirements.txt pins for the SDK)."""
+    for line in (ROOT / "engine" / "provider" / "component.sh").read_text().splitlines():
+        if line.startswith("VERSION="):
+            return line.split("=", 1)[1].strip().lstrip("v")
+    raise AssertionError("engine/provider/component.sh has no VERSION")
+
+
 def steps_by_op(preview_json: Mapping[str, Any]) -> dict[str, list[str]]:
-    """`pulumi preview --json` steps as {op: [type::name, ...]} (the stack itself left out)."""
+    """`pulumi preview --json` steps as {op: ["<Kind>::<resource name>", ...]}, the stack itself left out.
+
+    Kind is the last segment of the type (`InferenceService`, `Release`, `KServeOperator`, ...).
+    """
     ops: dict[str, list[str]] = {}
     for step in preview_json.get("steps", []):
         urn = step["urn"]
-        if urn.endswith("::" + urn.split("::")[-1]) and "pulumi:pulumi:Stack" in urn:
+        type_, name = urn.split("::")[-2].split("$")[-1], urn.split("::")[-1]
+        if type_ == "pulumi:pulumi:Stack":
             continue
-        kind, name = urn.split("::")[-2].split("$")[-1], urn.split("::")[-1]
-        ops.setdefault(step["op"], []).append(f"{kind}::{name}")
+        ops.setdefault(step["op"], []).append(f"{type_.split(':')[-1]}::{name}")
     return ops
