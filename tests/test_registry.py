@@ -142,7 +142,8 @@ def test_the_inference_service_fetches_the_version_and_records_it(mlflow, versio
     container = isvc["spec"]["predictor"]["model"]
     assert container["storageUri"] == mlflow.v1_uri
     args = container["args"]
-    assert args[:6] == ["--model", "/mnt/models/model", "--tokenizer", "/mnt/models/components/tokenizer",
+    # `vllm serve` (the default Xeon stack, vllm-0.33) takes the model first, positionally.
+    assert args[:5] == ["/mnt/models/model", "--tokenizer", "/mnt/models/components/tokenizer",
                         "--served-model-name", "support-bot"]
     assert "--revision" not in args and BASE not in args
     annotations = isvc["metadata"]["annotations"]
@@ -186,7 +187,8 @@ def test_a_canary_serves_another_alias_beside_the_stable_version(mlflow):
     (canary,) = isvc["spec"]["canary"]
     assert canary["trafficPercent"] == 10
     assert canary["predictor"]["model"]["storageUri"] == mlflow.v2_uri
-    assert canary["predictor"]["model"]["args"][:2] == ["--model", "/mnt/models/model"]
+    assert canary["predictor"]["model"]["args"][:3] == ["/mnt/models/model", "--tokenizer",
+                                                        "/mnt/models/components/tokenizer"]
     annotations = isvc["metadata"]["annotations"]
     assert annotations["kserve-intel/registry-version"] == "1"
     assert annotations["kserve-intel/canary-registry-version"] == "2"
@@ -518,3 +520,15 @@ def test_credentials_reach_the_server_as_bearer_or_basic_auth():
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--model", "org/m", "--served-model-name", "m"],
+     ["--model", "/mnt/models/model", "--tokenizer", "/mnt/models/components/tokenizer", "--served-model-name", "m"]),
+    (["org/m", "--served-model-name", "m"],
+     ["/mnt/models/model", "--tokenizer", "/mnt/models/components/tokenizer", "--served-model-name", "m"]),
+])
+def test_mounted_args_point_both_entry_points_at_the_weights(args, expected):
+    from kserve_intel.registry import mounted_args
+
+    assert mounted_args(args) == expected
