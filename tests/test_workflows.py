@@ -45,18 +45,23 @@ def test_the_schema_check_catches_a_broken_workflow(tmp_path):
     assert "runs-on" in result.stdout + result.stderr
 
 
-def test_test_workflow_runs_the_readme_test_command_on_push_and_pull_request():
+def test_test_workflow_runs_the_readme_test_commands_on_push_and_pull_request():
     workflow = _load("test.yml")
     assert set(workflow["on"]) == {"push", "pull_request"}
-    (job,) = workflow["jobs"].values()
-    steps = job["steps"]
-    setup = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
-    assert setup["with"]["python-version"] == "3.11"
-    runs = [s["run"] for s in steps if "run" in s]
-    assert runs == ["make test"]
+    jobs = workflow["jobs"]
+    assert set(jobs) == {"test", "e2e"}
+    runs = {name: [s["run"] for s in job["steps"] if "run" in s] for name, job in jobs.items()}
+    assert runs == {"test": ["make test"], "e2e": ["make e2e"]}
+    for job in jobs.values():
+        setup = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python@"))
+        assert setup["with"]["python-version"] == "3.11"
+    go = next(s for s in jobs["e2e"]["steps"] if s.get("uses", "").startswith("actions/setup-go@"))
+    assert go["with"]["go-version"] == "1.26.8"
     readme = (ROOT / "README.md").read_text()
     assert re.search(r"^make test\b", readme, re.MULTILINE)
-    assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
+    assert re.search(r"^make e2e\b", readme, re.MULTILINE)
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert ci.index("make test") < ci.index("make e2e")
 
 
 def test_preview_workflow_previews_every_stack_with_the_policy_pack_and_comments():
