@@ -339,7 +339,8 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
 
 
 def namespace_collisions(models: Iterable[Any]) -> list[ConfigIssue]:
-    """Served names (models and adapters) must be unique in the namespace: the gateway lists them all."""
+    """An adapter's served name must be unique among the models and adapters of the namespace:
+    the GenAI gateway lists them all and routes by name."""
     issues = []
     seen: dict[str, str] = {}
     for model in models:
@@ -348,7 +349,9 @@ def namespace_collisions(models: Iterable[Any]) -> list[ConfigIssue]:
             owners += [(f"{model.config_path}.adapters[{i}].name", a.name) for i, a in enumerate(model.lora.adapters)]
         for key, name in owners:
             first = seen.get(name)
-            if first is not None and not first.startswith(model.config_path + "."):
+            # Two bases with one served name predate adapters (and are not ours to refuse here).
+            involves_adapter = ".adapters[" in key or (first is not None and ".adapters[" in first)
+            if first is not None and involves_adapter and not first.startswith(model.config_path + "."):
                 issues.append(ConfigIssue(key, f"collides with {first}; served names must be unique across the "
                                           "models and adapters of the namespace", name))
             seen.setdefault(name, key)
