@@ -328,3 +328,21 @@ def test_dashboard_and_alerts_add_lora_only_with_adapters():
     names = [r["alert"] for r in alert_rules(with_adapters)]
     assert "KServeIntelLoraAdaptersWaiting" in names
     assert "KServeIntelLoraAdaptersWaiting" not in [r["alert"] for r in alert_rules(without)]
+
+
+# --- the example stack through the program (Pulumi mocks) ------------------------------------------
+
+
+def test_example_stack_outputs_each_adapter_and_validates():
+    from offline.engine import _encode, evaluate
+
+    document = yaml.safe_load((Path(__file__).parent.parent / "examples" / "Pulumi.xeon-lora.yaml").read_text())
+    config = {k: _encode(v) for k, v in document["config"].items()}
+    result = evaluate(config, [], stack="xeon-lora")
+    (entry,) = result.outputs["models"]
+    assert [(a["servedModelName"], a["openaiBaseUrl"]) for a in entry["adapters"]] == [
+        ("qwen-sql", entry["openaiBaseUrl"]), ("qwen-support", entry["openaiBaseUrl"])]
+    (isvc_obj,) = [o for o in result.objects() if o.get("kind") == "InferenceService"]
+    assert [u["uri"] for u in isvc_obj["spec"]["predictor"]["storageUris"]] == [
+        "hf://example-org/qwen2.5-7b-sql-lora:v1.0", "hf://example-org/qwen2.5-7b-support-lora"]
+    assert validation.validate_objects(result.objects(), "v0.20.0") == []
