@@ -59,6 +59,11 @@ RESERVED_LORA_ARGS = {
     "--max-cpu-loras": "lora.maxCpuLoras",
 }
 
+EXISTING_KNATIVE_WARNING = (
+    "LoRA adapters are downloaded by KServe's storage initializer (an init container): the cluster's own "
+    "Knative (kserve.knative: existing) must enable kubernetes.podspec-init-containers in config-features, "
+    "or the predictor revision is refused"
+)
 _HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 # A served name clients send as `model`: no whitespace, no "=" or "," (vllm:lora_requests_info
 # joins adapter names with ","), no quotes.

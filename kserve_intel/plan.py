@@ -179,6 +179,9 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     )
     issues.extend(_name_collisions(models))
     issues.extend(lora_rules.namespace_collisions(models))
+    if config.kserve.serverless and config.kserve.knative_source == "existing" and any(
+            m.lora is not None and m.lora.via_storage_uris for m in models):
+        warnings.append(lora_rules.EXISTING_KNATIVE_WARNING)
     issues.extend(_token_required(config, models))
     if issues:
         raise ConfigError(issues)

@@ -346,3 +346,8 @@ def test_example_stack_outputs_each_adapter_and_validates():
     assert [u["uri"] for u in isvc_obj["spec"]["predictor"]["storageUris"]] == [
         "hf://example-org/qwen2.5-7b-sql-lora:v1.0", "hf://example-org/qwen2.5-7b-support-lora"]
     assert validation.validate_objects(result.objects(), "v0.20.0") == []
+
+
+def test_an_existing_knative_is_warned_about_init_containers():
+    plan = plan_for("xeon", "v0.20.0", kserve={"deploymentMode": "Serverless", "knative": "existing"})
+    assert any("kubernetes.podspec-init-containers" in w for w in plan.warnings)

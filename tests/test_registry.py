@@ -142,7 +142,8 @@ def test_the_inference_service_fetches_the_version_and_records_it(mlflow, versio
     container = isvc["spec"]["predictor"]["model"]
     assert container["storageUri"] == mlflow.v1_uri
     args = container["args"]
-    assert args[:6] == ["--model", "/mnt/models/model", "--tokenizer", "/mnt/models/components/tokenizer",
+    # The xeon default stack (vllm-0.33) runs `vllm serve <model>`: the mounted weights come first.
+    assert args[:5] == ["/mnt/models/model", "--tokenizer", "/mnt/models/components/tokenizer",
                         "--served-model-name", "support-bot"]
     assert "--revision" not in args and BASE not in args
     annotations = isvc["metadata"]["annotations"]
@@ -186,7 +187,7 @@ def test_a_canary_serves_another_alias_beside_the_stable_version(mlflow):
     (canary,) = isvc["spec"]["canary"]
     assert canary["trafficPercent"] == 10
     assert canary["predictor"]["model"]["storageUri"] == mlflow.v2_uri
-    assert canary["predictor"]["model"]["args"][:2] == ["--model", "/mnt/models/model"]
+    assert canary["predictor"]["model"]["args"][:1] == ["/mnt/models/model"]
     annotations = isvc["metadata"]["annotations"]
     assert annotations["kserve-intel/registry-version"] == "1"
     assert annotations["kserve-intel/canary-registry-version"] == "2"
