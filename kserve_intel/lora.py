@@ -352,6 +352,10 @@ def namespace_collisions(models: Iterable[Any]) -> list[ConfigIssue]:
         owners = [(f"{model.config_path}.servedModelName", model.served_model_name)]
         if model.lora is not None:
             owners += [(f"{model.config_path}.adapters[{i}].name", a.name) for i, a in enumerate(model.lora.adapters)]
+        canary = getattr(model.canary, "lora", None) if model.canary is not None else None
+        if canary is not None and canary is not model.lora:
+            # A canary's adapters may reuse its own model's names (a new version), not another model's.
+            owners += [(f"{model.config_path}.canary.adapters[{i}].name", a.name) for i, a in enumerate(canary.adapters)]
         for key, name in owners:
             first = seen.get(name)
             # Two bases with one served name predate adapters (and are not ours to refuse here).

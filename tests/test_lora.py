@@ -351,3 +351,14 @@ def test_example_stack_outputs_each_adapter_and_validates():
 def test_an_existing_knative_is_warned_about_init_containers():
     plan = plan_for("xeon", "v0.20.0", kserve={"deploymentMode": "Serverless", "knative": "existing"})
     assert any("kubernetes.podspec-init-containers" in w for w in plan.warnings)
+
+
+def test_a_canary_adapter_may_reuse_its_models_names_but_not_another_models():
+    ok = [model("xeon", [{"name": "sql", "id": "x/a"}],
+                canary={"trafficPercent": 10, "adapters": [{"name": "sql", "id": "x/a2"}]})]
+    assert plan_for("xeon", models=ok).models[0].canary.lora.adapters[0].id == "x/a2"
+    bad = ok + [{"id": "Qwen/Qwen3-4B-Instruct-2507", "canary": {"trafficPercent": 10,
+                                                                  "adapters": [{"name": "sql", "id": "x/b"}]},
+                 "adapters": [{"name": "other", "id": "x/c"}]}]
+    message = refusal(platform="xeon", models=bad)
+    assert "kserve-intel:models[1].canary.adapters[0].name" in message and "collides with models[0]" in message
