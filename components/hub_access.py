@@ -18,8 +18,14 @@ def verify_hub_access(plan: StackPlan) -> None:
     if pulumi.runtime.is_dry_run() or config.hf_token is None or not config.validate_token:
         return
     gated = [m.id for m in plan.models if m.gated]
+    # LoRA adapters vLLM downloads from the hub (kserve_intel/lora.py).
+    adapters = [a.id for m in plan.models if m.lora is not None for a in m.lora.adapters if a.gated]
+    if m_canary := [a.id for m in plan.models if m.canary is not None and m.canary.lora is not None
+                    for a in m.canary.lora.adapters if a.gated]:
+        adapters += [a for a in m_canary if a not in adapters]
     try:
-        problems = check_token(config.hf_token.get_secret_value(), gated, endpoint=config.hf_endpoint)
+        problems = check_token(config.hf_token.get_secret_value(), gated, endpoint=config.hf_endpoint,
+                               gated_adapters=adapters)
     except HubUnreachable as error:
         raise pulumi.RunError(f"cannot validate kserve-intel:hfToken: {error}") from None
     if problems:

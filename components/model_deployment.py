@@ -80,6 +80,9 @@ class ModelDeployment(pulumi.ComponentResource):
             "inClusterUrl": self.model.in_cluster_url,
             "openaiBaseUrl": self.model.openai_base_url,
         }
+        if self.model.lora is not None:
+            # Each adapter is a model of its own for clients: same base URL, `model: <servedModelName>`.
+            summary["adapters"] = [a.summary(self.model.openai_base_url) for a in self.model.lora.adapters]
         if self.model.source is not None:
             # What the registry resolved: `source.resolved` is what registry.resolve false takes back.
             summary["source"] = self.model.source.summary()

@@ -28,6 +28,7 @@ from .charts import repository_issues
 from .errors import CONFIG_NAMESPACE, ConfigError, ConfigIssue
 from .k8s_names import dns1035_label, dns1123_subdomain, label_value, qualified_name
 from .registry import SECRET_FIELDS as REGISTRY_SECRET_FIELDS, RegistryConfig, RegistrySource, registry_checks
+from .lora import RESERVED_LORA_ARGS, AdapterConfig, LoraLimitsConfig, lora_rules
 from .versions import SUPPORTED_TAGS, normalize_tag
 
 # --- value types -------------------------------------------------------------
@@ -151,6 +152,7 @@ RESERVED_ARGS = {
     "--revision": "revision",
     "--tokenizer-revision": "revision",
     "--code-revision": "revision",
+    **RESERVED_LORA_ARGS,
 }
 # Environment the program owns: the token comes from a Secret, the cache path
 # from the storage settings.
@@ -282,6 +284,8 @@ class CanaryConfig(_Strict):
     env: dict[str, str] | None = None
     # Another registry alias or version of the model's source (kserve_intel/registry.py).
     source: RegistrySource | None = None
+    # Another adapter set on the same base (kserve_intel/lora.py); None: the model's adapters.
+    adapters: list[AdapterConfig] | None = None
 
     @field_validator("extra_args")
     @classmethod
@@ -295,7 +299,7 @@ class CanaryConfig(_Strict):
 
     @property
     def changes(self) -> bool:
-        return any(v is not None for v in (self.image, self.revision, self.extra_args, self.env, self.source))
+        return any(v is not None for v in (self.image, self.revision, self.extra_args, self.env, self.source, self.adapters))
 
 
 class ModelLocalCacheConfig(_Strict):
@@ -328,6 +332,10 @@ class ModelConfig(_Strict):
     local_cache: ModelLocalCacheConfig | None = None
     # Weights from a registered model in MLflow instead of the hub (kserve_intel/registry.py).
     source: RegistrySource | None = None
+    # LoRA adapters served by the same vLLM beside the base (kserve_intel/lora.py).
+    adapters: list[AdapterConfig] = Field(default_factory=list, max_length=64)
+    # Adapter limits (--max-loras, --max-lora-rank, --max-cpu-loras); None: the platform's defaults.
+    lora: LoraLimitsConfig | None = None
 
     @field_validator("extra_args")
     @classmethod
@@ -777,6 +785,7 @@ def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[Config
     yield from _monitoring_checks(config.monitoring)
     yield from _traffic_checks(config, {k.split(":", 1)[-1] for k in secret_keys})
     yield from registry_checks(config, {k.split(":", 1)[-1] for k in secret_keys})
+    yield from lora_rules(config)
     if config.hf_token is not None and "hfToken" not in {k.split(":", 1)[-1] for k in secret_keys}:
         yield ConfigIssue(
             "hfToken", "must be stored encrypted: run `pulumi config set --secret kserve-intel:hfToken <token>`",

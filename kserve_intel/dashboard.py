@@ -46,7 +46,19 @@ def _panel(panel_id: int, title: str, description: str, unit: str, targets: list
     }
 
 
-def panels() -> list[dict[str, Any]]:
+def lora_panel() -> dict[str, Any]:
+    """Which adapters each vLLM pod runs and has waiting (vllm:lora_requests_info; no per-adapter rates exist)."""
+    latest = promql.lora_latest(promql.selector(namespace="$namespace"))
+    return _panel(9, "LoRA adapters", "Pods per adapter state: the adapters in the running batch and those "
+                  "waiting for a slot (lora.maxLoras), from vllm:lora_requests_info. vLLM exports no per-adapter "
+                  "request rate or latency: the other panels count adapter requests under the base model.",
+                  "short", [
+                      _target("A", f"count by (running_lora_adapters, waiting_lora_adapters) ({latest})",
+                              "running: {{running_lora_adapters}} waiting: {{waiting_lora_adapters}}"),
+                  ], 0, 32, decimals=0)
+
+
+def panels(lora: bool = False) -> list[dict[str, Any]]:
     ksm = promql.selector(namespace="$namespace", deployment__re=promql.PREDICTOR_DEPLOYMENT)
     return [
         _panel(1, "Request rate", "Finished requests per second, per model (vllm:request_success_total).", "reqps", [
@@ -79,10 +91,10 @@ def panels() -> list[dict[str, Any]]:
                ], 0, 24, decimals=0),
         _panel(8, "End-to-end request latency", "p50, p95 and p99 of the whole request, queue included.", "s",
                _quantiles(promql.E2E_LATENCY), 12, 24),
-    ]
+    ] + ([lora_panel()] if lora else [])
 
 
-def vllm_dashboard(namespace: str, uid: str, title: str) -> dict[str, Any]:
+def vllm_dashboard(namespace: str, uid: str, title: str, lora: bool = False) -> dict[str, Any]:
     models_query = f'label_values({promql.RUNNING}{{namespace="$namespace"}}, {promql.MODEL})'
     namespaces_query = f"label_values({promql.RUNNING}, namespace)"
     return {
@@ -108,5 +120,5 @@ def vllm_dashboard(namespace: str, uid: str, title: str) -> dict[str, Any]:
              "multi": True, "includeAll": True, "allValue": ".*",
              "current": {"text": "All", "value": "$__all"}, "refresh": 2, "hide": 0},
         ]},
-        "panels": panels(),
+        "panels": panels(lora),
     }

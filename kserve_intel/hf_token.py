@@ -60,8 +60,11 @@ def check_token(
     gated_models: Iterable[str],
     endpoint: str = "https://huggingface.co",
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    gated_adapters: Iterable[str] = (),
 ) -> list[TokenProblem]:
-    """Problems with `token` for these gated models (empty list: all good).
+    """Problems with `token` for these gated models and LoRA adapters (empty list: all good).
+
+    An adapter repository holds `adapter_config.json` (vLLM's first read) instead of `config.json`.
 
     Raises `HubUnreachable` when the endpoint cannot be reached at all.
     """
@@ -74,8 +77,9 @@ def check_token(
         if whoami.status_code != 200:
             return [TokenProblem(None, f"unexpected HTTP {whoami.status_code} from {endpoint}/api/whoami-v2")]
         problems = []
-        for model in gated_models:
-            url = f"{endpoint}/{model}/resolve/main/config.json"
+        wanted = [(m, "config.json") for m in gated_models] + [(a, "adapter_config.json") for a in gated_adapters]
+        for model, first_file in wanted:
+            url = f"{endpoint}/{model}/resolve/main/{first_file}"
             status = _request(session, "HEAD", url, token, timeout).status_code
             if status in (200, 302, 303, 307, 308):
                 continue

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-from . import charts, naming, registry, scaling as scaling_rules
+from . import charts, lora as lora_rules, naming, registry, scaling as scaling_rules
 from .catalogue import lookup
 from .config import StackConfig
 from .errors import ConfigError, ConfigIssue
@@ -50,6 +50,8 @@ class ModelPlan:
     local_cache_size: str | None = None
     # Weights from the model registry (MLflow), resolved; None: from Hugging Face.
     source: registry.ResolvedSource | None = None
+    # LoRA adapters on this base (kserve_intel/lora.py); None: no adapters.
+    lora: lora_rules.LoraPlan | None = None
 
     @property
     def multinode(self) -> bool:
@@ -176,6 +178,10 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
         for i, m in enumerate(config.models)
     )
     issues.extend(_name_collisions(models))
+    issues.extend(lora_rules.namespace_collisions(models))
+    if config.kserve.serverless and config.kserve.knative_source == "existing" and any(
+            m.lora is not None and m.lora.via_storage_uris for m in models):
+        warnings.append(lora_rules.EXISTING_KNATIVE_WARNING)
     issues.extend(_token_required(config, models))
     if issues:
         raise ConfigError(issues)
@@ -274,6 +280,14 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
     if model.source is not None:
         args = registry.mounted_args(args)
 
+    # KServe refuses storageUris beside model.storageUri (registry source, local model cache).
+    base_storage_uri = model.source is not None or (model.local_cache is not None and node_group is not None)
+    storage_uris = lora_rules.via_storage_uris(kserve_release, base_storage_uri)
+    lora = lora_rules.resolve(path, model.adapters, model.lora, served, stack, profile.name, storage_uris,
+                              issues, warnings, model.env, model.extra_args) if stack else None
+    if lora is not None:
+        args += list(lora.args)
+
     env = {**(stack_tuned.env if stack_tuned else {}), **(tuning.env if tuning else {}), **model.env}
     resources = profile.pod_resources(per_pod)
     if model.resources:
@@ -314,6 +328,17 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
         canary_args = _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision,
                                  c.extra_args if c.extra_args is not None else model.extra_args,
                                  stack_tuned, profile.model_positional)
+        canary_lora = lora
+        if c.adapters is not None:
+            canary_lora = lora_rules.resolve(f"{path}.canary", c.adapters, model.lora, served, stack, profile.name,
+                                             storage_uris, issues, [], {**model.env, **(c.env or {})},
+                                             c.extra_args if c.extra_args is not None else model.extra_args)
+        elif lora is not None and (c.extra_args is not None or c.env is not None):
+            lora_rules.resolve(f"{path}.canary", model.adapters, model.lora, served, stack, profile.name,
+                               storage_uris, issues, [], {**model.env, **(c.env or {})},
+                               c.extra_args if c.extra_args is not None else model.extra_args)
+        if canary_lora is not None:
+            canary_args += list(canary_lora.args)
         canary = CanaryPlan(
             name=c.name or DEFAULT_CANARY_NAME,
             traffic_percent=c.traffic_percent,
@@ -322,6 +347,7 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
             image=c.image,
             revision=revision,
             source=(resolution.of(f"{path}.canary.source") if resolution else None) or source,
+            lora=canary_lora,
         )
         if not config.kserve.serverless and config.storage.enabled and config.storage.access_mode == "ReadWriteOnce":
             warnings.append(
@@ -348,6 +374,7 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
         nodes=nodes,
         local_cache_size=model.local_cache.size if model.local_cache is not None and node_group is not None else None,
         source=source,
+        lora=lora,
     )
 
 
@@ -368,9 +395,11 @@ def _token_required(config: StackConfig, models: tuple[ModelPlan, ...]) -> list[
     if config.hf_token is not None:
         return []
     gated = [m for m in models if m.gated]
-    if not gated:
+    gated_adapters = [(f"{m.config_path}.adapters[{i}]", a.id) for m in models if m.lora is not None
+                      for i, a in enumerate(m.lora.adapters) if a.gated]
+    if not gated and not gated_adapters:
         return []
-    listed = ", ".join(f"{m.config_path} {m.id}" for m in gated)
+    listed = ", ".join([f"{m.config_path} {m.id}" for m in gated] + [f"{k} {i}" for k, i in gated_adapters])
     return [ConfigIssue(
         "hfToken", f"is required because these models are gated on Hugging Face (or unknown to the catalogue; "
         f"set `gated: false` on a model that is not): {listed}. Run "

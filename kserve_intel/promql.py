@@ -28,6 +28,11 @@ E2E_LATENCY = ("vllm:e2e_request_latency_seconds",)
 PROMPT_TOKENS = "vllm:prompt_tokens_total"
 GENERATION_TOKENS = "vllm:generation_tokens_total"
 REQUEST_SUCCESS = "vllm:request_success_total"
+# LoRA (vllm/v1/metrics/loggers.py, 0.10.2-0.33.0): a gauge set to the current time with labels
+# max_lora, running_lora_adapters, waiting_lora_adapters (adapter names joined by ","); old label
+# sets stay exported with old timestamps, so the newest series per pod is the current state. No
+# other metric names the adapter: request rates and latencies carry only the base model_name.
+LORA_INFO = "vllm:lora_requests_info"
 
 # kube-state-metrics (part of kube-prometheus-stack): KServe's raw Deployment
 # is named `<isvc>-predictor` (a v0.20 canary's `<isvc>-<canary>-predictor`), a
@@ -72,3 +77,16 @@ def quantile(q: float, histogram: Sequence[str], sel: str, by: Sequence[str], wi
 
 def rate_sum(metric: str, sel: str, by: Sequence[str], window: str) -> str:
     return f"sum by ({', '.join(by)}) (rate({metric}{sel}[{window}]))"
+
+
+def lora_latest(sel: str) -> str:
+    """The current vllm:lora_requests_info series of each pod (the newest timestamp)."""
+    return f"topk by (namespace, pod) (1, {LORA_INFO}{sel})"
+
+
+def lora_waiting(namespace: str) -> str:
+    """Pods whose latest LoRA state has requests waiting for an adapter slot (lora.maxLoras full)."""
+    waiting = selector(namespace=namespace, waiting_lora_adapters__re=".+")
+    every = selector(namespace=namespace)
+    return (f"max by (namespace, pod, waiting_lora_adapters) ({LORA_INFO}{waiting}) >= on (namespace, pod) "
+            f"group_left () max by (namespace, pod) ({LORA_INFO}{every})")

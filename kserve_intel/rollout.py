@@ -18,7 +18,7 @@ pipeline parallelism across nodes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 from . import naming
 from .config import CanaryConfig, ModelConfig, StackConfig
@@ -43,6 +43,8 @@ class CanaryPlan:
     revision: str | None
     # The registry version the canary serves (the model's own unless canary.source is set).
     source: ResolvedSource | None = None
+    # The canary's LoRA adapters (lora.LoraPlan): the model's unless canary.adapters is set.
+    lora: Any = None
 
 
 def canary_issues(

@@ -189,3 +189,11 @@ def test_unreachable_hub_on_up_is_one_clear_error(hub):
     with pytest.raises(RunError) as caught:
         _run(f"http://127.0.0.1:{_dead_port()}", GOOD, preview=False)
     assert str(caught.value).startswith("cannot validate kserve-intel:hfToken: cannot connect to")
+
+
+def test_gated_lora_adapters_are_checked_by_their_adapter_config(hub):
+    # An adapter repository holds adapter_config.json, not config.json (kserve_intel/lora.py).
+    problems = check_token(GOOD, [], endpoint=hub, gated_adapters=["example/gated-lora"])
+    assert ("HEAD", "/example/gated-lora/resolve/main/adapter_config.json", GOOD) in FakeHub.seen
+    (problem,) = problems  # the fake hub knows no adapter: 404 names it
+    assert problem.model == "example/gated-lora" and "HTTP 404" in str(problem)

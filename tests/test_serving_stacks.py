@@ -161,22 +161,39 @@ OVERRIDES = {  # user extraArgs each stack must accept
 }
 
 
+# LoRA adapters (kserve_intel/lora.py): (id suffix, KServe version, model keys). v0.13: vLLM downloads
+# the adapters (hub repo ids as paths); v0.20: storageUris mounts; limits at the defaults and tuned.
+LORA_CASES = [
+    ("lora-hub", "v0.13.0", {"adapters": [{"name": "sql", "id": "example/sql-lora"},
+                                          {"name": "chat", "id": "example/chat-lora"}]}),
+    ("lora-mounted", "v0.20.0", {"adapters": [{"name": "sql", "id": "example/sql-lora", "revision": "v1"},
+                                              {"name": "org/chat:v2", "id": "example/chat-lora"}],
+                                 "lora": {"maxLoras": 2, "maxLoraRank": 32, "maxCpuLoras": 4}}),
+]
+
+
 def command_lines(stack_name):
-    """Every (id, argv after the entry point, env) the program emits for a stack: catalogue and overrides."""
+    """Every (id, argv after the entry point, env) the program emits for a stack: catalogue, overrides, LoRA."""
     stack = STACKS[stack_name]
     cases = []
     for platform in stack.platforms:
         models = [m for m in CATALOGUE.values() if m.tuning(platform) and m.tuning(platform).nodes == 1]
-        configs = [{"id": m.id} for m in models]
-        configs.append({"id": "example/unknown-model", "gated": False, "extraArgs": OVERRIDES[stack_name],
-                        "revision": "main", "servedModelName": "unknown"})
-        for i, model in enumerate(configs):
-            plan = plan_for(platform, [model], servingStack=stack_name)
+        configs = [({"id": m.id}, {}) for m in models]
+        configs.append(({"id": "example/unknown-model", "gated": False, "extraArgs": OVERRIDES[stack_name],
+                         "revision": "main", "servedModelName": "unknown"}, {}))
+        for suffix, version, keys in LORA_CASES:
+            configs.append(({"id": "Qwen/Qwen2.5-7B-Instruct", "gated": False, **keys,
+                             "_case": suffix}, {"kserve": {"version": version}}))
+        for i, (model, extra) in enumerate(configs):
+            model = dict(model)
+            suffix = model.pop("_case", None)
+            plan = plan_for(platform, [model], servingStack=stack_name, **extra)
             c = container(plan)
             isvc = inference_service(plan, plan.models[0], with_token=True)
             argv = [*c["args"], *isvc["spec"]["predictor"]["model"]["args"]]
             env = {e["name"] for e in c["env"]} | {e["name"] for e in isvc["spec"]["predictor"]["model"]["env"]}
-            cases.append({"id": f"{platform}:{model['id']}", "argv": argv, "serve": stack.model_positional,
+            case_id = f"{platform}:{model['id']}" + (f":{suffix}" if suffix else "")
+            cases.append({"id": case_id, "argv": argv, "serve": stack.model_positional,
                           "env": sorted(env)})
     for flag in stack.rejected_args:  # the refusal table: the real parser must reject each
         value = [] if flag.startswith("--use-") or flag == "--async-scheduling" else ["1"]
@@ -218,6 +235,15 @@ def test_every_emitted_command_line_parses_and_every_refused_flag_is_rejected(st
     unknown = sorted(emitted - known - PLUGIN_ENV.get(stack_name, set()))
     assert unknown == [], unknown
     assert not (set(stack.rejected_env) & emitted)
+    # LoRA: vLLM's own LoRAParserAction reads every --lora-modules item back as the adapter we meant.
+    lora = {k: v for k, v in report["lora_modules"].items()}
+    for case in cases:
+        if ":lora-" in case["id"]:
+            argv = case["argv"]
+            items = argv[argv.index("--lora-modules") + 1:]
+            assert lora[case["id"]] == [[json.loads(i)["name"], json.loads(i)["path"], json.loads(i)["base_model_name"]]
+                                        for i in items], case["id"]
+    assert {k.rsplit(":", 1)[-1] for k in lora} == {"lora-hub", "lora-mounted"}
 
 
 # Read by the vllm-gaudi plugin (vllm_gaudi/extension/features.py, bucketing) rather than vllm/envs.py.

@@ -248,3 +248,36 @@ def test_stack_without_models_or_failing_pulumi_exits_2(tmp_path, monkeypatch, c
     _fake_pulumi(tmp_path, "", code=255)
     assert run_main("--stack", "x")[0] == 2
     assert "failed" in capsys.readouterr().err
+
+
+def test_every_lora_adapter_is_asked_by_its_served_name(tmp_path):
+    """One vLLM serving a base and two adapters: the smoke test asks all three through the base URL."""
+    base = MODELS[0]
+    fake = FakeOpenAI(models=(base, "sql-lora", "chat-lora"))
+    with serve(fake) as url:
+        outputs = outputs_for(url, models=(base,))
+        outputs["models"][0]["adapters"] = [
+            {"servedModelName": "sql-lora", "id": "org/sql-lora", "baseModel": base, "openaiBaseUrl": url},
+            {"servedModelName": "chat-lora", "id": "org/chat-lora", "baseModel": base, "openaiBaseUrl": url},
+        ]
+        path = tmp_path / "outputs.json"
+        path.write_text(json.dumps(outputs))
+        code, text = run_main("--outputs-file", str(path), "--max-tokens", "8")
+    assert code == 0, text
+    assert [b["model"] for _, _, b in fake.requests] == [base, base, "sql-lora", "sql-lora", "chat-lora", "chat-lora"]
+    rows = [line.split() for line in text.strip().splitlines()[1:-1]]
+    assert [r[0] for r in rows][2:] == ["qwen2.5-7b-instruct/sql-lora"] * 2 + ["qwen2.5-7b-instruct/chat-lora"] * 2
+    assert text.strip().splitlines()[-1] == "smoke: 6 requests ok, 0 failed"
+
+
+def test_an_adapter_the_server_does_not_hold_fails_the_smoke_test(tmp_path):
+    base = MODELS[0]
+    fake = FakeOpenAI(models=(base, "sql-lora"))
+    with serve(fake) as url:
+        outputs = outputs_for(url, models=(base,))
+        outputs["models"][0]["adapters"] = [{"servedModelName": "sql-lora"}, {"servedModelName": "gone-lora"}]
+        path = tmp_path / "outputs.json"
+        path.write_text(json.dumps(outputs))
+        code, text = run_main("--outputs-file", str(path), "--max-tokens", "8")
+    assert code == 1
+    assert "smoke: 4 requests ok, 2 failed" in text

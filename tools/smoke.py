@@ -1,4 +1,4 @@
-"""Smoke test: one chat completion and one completion per model of a stack.
+"""Smoke test: one chat completion and one completion per model (and per LoRA adapter) of a stack.
 
     python -m tools.smoke --stack gaudi                    # URLs from `pulumi stack output --json`
     python -m tools.smoke --outputs-file outputs.json      # the same JSON, saved earlier
@@ -108,6 +108,15 @@ def targets_from_outputs(outputs: dict[str, Any], url: str | None = None) -> lis
         except (KeyError, TypeError):
             raise SmokeError(f"unexpected entry in output `models`: {entry!r}") from None
         targets.append(Target(name=name, served_model_name=served, base_url=base.rstrip("/")))
+        # LoRA adapters: the same server, picked by `model` (kserve_intel/lora.py).
+        for adapter in entry.get("adapters") or []:
+            try:
+                adapter_name = adapter["servedModelName"]
+                adapter_base = url or adapter.get("openaiBaseUrl") or entry["openaiBaseUrl"]
+            except (KeyError, TypeError):
+                raise SmokeError(f"unexpected adapter in output `models` ({name}): {adapter!r}") from None
+            targets.append(Target(name=f"{name}/{adapter_name}", served_model_name=adapter_name,
+                                  base_url=adapter_base.rstrip("/")))
     return targets
 
 

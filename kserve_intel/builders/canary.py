@@ -28,6 +28,10 @@ def _with_canary_settings(predictor: dict[str, Any], model: ModelPlan, env_extra
     container["env"] = env_list(canary.env) + env_extra
     if canary.image:
         container["image"] = canary.image
+    # Another adapter set on the same base: its own storageUris (KServe v0.16+), or none.
+    changed.pop("storageUris", None)
+    if canary.lora is not None and canary.lora.via_storage_uris:
+        changed["storageUris"] = canary.lora.storage_uris
     return changed
 
 

@@ -35,6 +35,7 @@ FEATURE_FLAGS: dict[str, str] = {
     "kubernetes.podspec-tolerations": "Gaudi taint tolerations",
     "kubernetes.podspec-runtimeclassname": "runtimeClassName habana",
     "kubernetes.containerspec-addcapabilities": "Gaudi's IPC_LOCK, SYS_NICE, SYS_PTRACE",
+    "kubernetes.podspec-init-containers": "KServe's storage initializer for LoRA adapters (storageUris)",
 }
 
 
@@ -50,6 +51,8 @@ def feature_flags(plan: StackPlan) -> list[str]:
         skip.add("kubernetes.podspec-tolerations")
     if not plan.config.storage.enabled:
         skip |= {"kubernetes.podspec-persistent-volume-claim", "kubernetes.podspec-persistent-volume-write"}
+    if not any(m.lora is not None and m.lora.via_storage_uris for m in plan.models):
+        skip.add("kubernetes.podspec-init-containers")
     return [flag for flag in FEATURE_FLAGS if flag not in skip]
 
 

@@ -116,6 +116,9 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         },
         "volumes": [cache_volume],
     }
+    if model.lora is not None and model.lora.via_storage_uris:
+        # KServe v0.16+: the storage initializer downloads every adapter before vLLM starts.
+        predictor["storageUris"] = model.lora.storage_uris
     if not serverless:
         # vLLM drains in-flight requests on SIGTERM. (Knative refuses the field and
         # derives the grace period from the revision timeout.)

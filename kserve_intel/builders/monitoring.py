@@ -93,6 +93,25 @@ def _alert(name: str, expr: str, for_: str | None, severity: str, summary: str, 
     return rule
 
 
+def _has_adapters(plan: StackPlan) -> bool:
+    return any(m.lora is not None or (m.canary is not None and m.canary.lora is not None) for m in plan.models)
+
+
+def _lora_alerts(plan: StackPlan) -> list[dict[str, Any]]:
+    if not _has_adapters(plan):
+        return []
+    alerts = _monitoring(plan).alerts
+    return [_alert(
+        "KServeIntelLoraAdaptersWaiting",
+        promql.lora_waiting(plan.config.namespace),
+        alerts.for_, "warning",
+        "{{ $labels.pod }}: requests for LoRA adapters {{ $labels.waiting_lora_adapters }} are waiting",
+        f"For {alerts.for_} the newest vllm:lora_requests_info of this pod has listed waiting adapters: "
+        "more adapters are in demand than lora.maxLoras lets into one batch. Raise lora.maxLoras (on Gaudi "
+        "the kernel cost grows with maxLoras x maxLoraRank) or split the adapters over models.",
+    )]
+
+
 def alert_rules(plan: StackPlan) -> list[dict[str, Any]]:
     """The alerts users act on, scoped to the stack's model namespace."""
     alerts = _monitoring(plan).alerts
@@ -153,7 +172,7 @@ def alert_rules(plan: StackPlan) -> list[dict[str, Any]]:
             "(crash, OOM kill or failing liveness probe). See `kubectl -n {{ $labels.namespace }} logs "
             "{{ $labels.pod }} --previous`.",
         ),
-    ]
+    ] + _lora_alerts(plan)
 
 
 def prometheus_rule(plan: StackPlan) -> dict[str, Any]:
@@ -173,7 +192,7 @@ def dashboard_uid(namespace: str) -> str:
 
 def dashboard_json(plan: StackPlan) -> str:
     namespace = plan.config.namespace
-    board = vllm_dashboard(namespace, dashboard_uid(namespace), f"vLLM models ({namespace})")
+    board = vllm_dashboard(namespace, dashboard_uid(namespace), f"vLLM models ({namespace})", lora=_has_adapters(plan))
     return json.dumps(board, indent=1, sort_keys=True)
 
 

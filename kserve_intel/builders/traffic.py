@@ -270,18 +270,23 @@ def kserve_gateway_values(plan: StackPlan) -> dict[str, Any]:
 
 
 def litellm_model_list(plan: StackPlan) -> list[dict[str, Any]]:
-    return [
-        {
-            "model_name": model.served_model_name,
-            "litellm_params": {
-                # LiteLLM's provider for OpenAI-compatible vLLM servers.
-                "model": f"hosted_vllm/{model.served_model_name}",
-                "api_base": model.openai_base_url,
-            },
-            "model_info": {"id": f"{model.namespace}/{model.name}"},
-        }
-        for model in plan.models
-    ]
+    """One entry per served name: each model, then its LoRA adapters (same vLLM, same api_base)."""
+    entries = []
+    for model in plan.models:
+        served = [(model.served_model_name, f"{model.namespace}/{model.name}")]
+        if model.lora is not None:
+            served += [(a.name, f"{model.namespace}/{model.name}/{a.name}") for a in model.lora.adapters]
+        for name, ident in served:
+            entries.append({
+                "model_name": name,
+                "litellm_params": {
+                    # LiteLLM's provider for OpenAI-compatible vLLM servers; vLLM picks the adapter by `model`.
+                    "model": f"hosted_vllm/{name}",
+                    "api_base": model.openai_base_url,
+                },
+                "model_info": {"id": ident},
+            })
+    return entries
 
 
 def genai_gateway_models(plan: StackPlan) -> dict[str, Any]:

@@ -63,6 +63,7 @@ def main():
     cases = json.load(sys.stdin)
     parsers = {}
     results = {}
+    lora_modules = {}  # id -> [[name, path, base_model_name], ...] as vLLM's LoRAParserAction read them
     for case in cases:
         serve = case.get("serve", False)
         p = parsers.get(serve) or parsers.setdefault(serve, parser(serve))
@@ -71,12 +72,15 @@ def main():
             if serve and not getattr(ns, "model_tag", None):
                 raise ParseError("no positional model")
             results[case["id"]] = None
+            if getattr(ns, "lora_modules", None):
+                lora_modules[case["id"]] = [[m.name, m.path, m.base_model_name] for m in ns.lora_modules]
         except (ParseError, SystemExit) as exc:
             results[case["id"]] = str(exc) or "exit"
     json.dump({
         "version": vllm.__version__ if isinstance(vllm.__version__, str) else str(vllm.__version__),
         "env_names": sorted(envs.environment_variables),
         "results": results,
+        "lora_modules": lora_modules,
     }, open(sys.argv[1], "w"))
 
 

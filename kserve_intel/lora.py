@@ -1,0 +1,380 @@
+"""LoRA adapters on a shared base model: several served models behind one InferenceService.
+
+One vLLM server holds the base model and `models[].adapters[]`; a client picks an adapter by the
+`model` field of its OpenAI request (`/v1/models` lists the base and each adapter with `parent`).
+Everything about adapters lives here: the config model, its rules, what each serving stack's LoRA
+support allows (as data, keyed by stack name), the resolved plan and the vLLM arguments.
+
+Where the adapter weights come from:
+- KServe v0.16+: the storage initializer downloads each adapter (`predictor.storageUris`, one
+  mount under `/mnt/lora/`) before vLLM starts; vLLM reads local paths. Not when the predictor
+  already has `model.storageUri` (registry source, local model cache): KServe refuses both.
+- otherwise vLLM downloads them itself at start (`vllm/lora/utils.py::get_adapter_absolute_path`
+  calls `snapshot_download` with no revision): the pod needs hub egress, gated adapters need the
+  token, and a revision cannot be pinned.
+
+Sources read (the wheels from PyPI, `pip download --no-deps vllm==<v>`):
+- 0.33.0 `vllm/config/lora.py`: `MaxLoRARanks = Literal[1, 8, 16, 32, 64, 128, 256, 320, 512]`,
+  `max_loras` ge=1, `max_cpu_loras >= max_loras`; `vllm/engine/arg_utils.py` L1604-1645: no
+  `--enable-lora-bias` any more; `vllm/platforms/cpu.py` L396-397: LoRA sets
+  `compilation_config.mode = NONE` (no torch.compile); `vllm/entrypoints/common/cli_args.py`
+  `LoRAParserAction`: an item with "=" and no "," is `name=path`, anything else is JSON.
+- 0.26.0 (the vllm-gaudi-0.26 stack's vLLM): the same file layout as 0.33.0 (.venv-vllm-0.26.0).
+- 0.10.2 `vllm/config/lora.py` L104: ranks (8, 16, 32, 64, 128, 256, 320, 512);
+  `vllm/platforms/cpu.py` L223-224: LoRA sets `CompilationLevel.NO_COMPILATION`;
+  `vllm/entrypoints/openai/cli_args.py` `LoRAParserAction`: the same "=" / "," rule.
+- HabanaAI/vllm-fork v0.9.0.1+Gaudi-1.22.0 (not on PyPI; /work/shared/reference/lora-and-registry.md):
+  `vllm/worker/hpu_model_runner.py` asserts no LoRA bias and no fully sharded LoRA; the V1 HPU runner
+  applies no adapters (VLLM_USE_V1 defaults to 0 there).
+
+This module imports no Pulumi.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from .errors import ConfigIssue
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .serving_stacks import ServingStack
+    from .versions import KServeRelease
+
+# Where KServe mounts each adapter (storageUris need one parent other than "/": /mnt/lora).
+ADAPTER_MOUNT_PARENT = "/mnt/lora"
+HF_URI_PREFIX = "hf://"
+# Flags this module owns: set in extraArgs they would fight `adapters` and `lora`.
+RESERVED_LORA_ARGS = {
+    "--enable-lora": "adapters",
+    "--lora-modules": "adapters",
+    "--max-loras": "lora.maxLoras",
+    "--max-lora-rank": "lora.maxLoraRank",
+    "--max-cpu-loras": "lora.maxCpuLoras",
+}
+
+EXISTING_KNATIVE_WARNING = (
+    "LoRA adapters are downloaded by KServe's storage initializer (an init container): the cluster's own "
+    "Knative (kserve.knative: existing) must enable kubernetes.podspec-init-containers in config-features, "
+    "or the predictor revision is refused"
+)
+_HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+# A served name clients send as `model`: no whitespace, no "=" or "," (vllm:lora_requests_info
+# joins adapter names with ","), no quotes.
+_SERVED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,127}$")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_GIT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
+
+
+class _Strict(BaseModel):
+    """Same rules as the rest of the stack config (config._Strict): unknown keys are errors."""
+
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, validate_default=True,
+    )
+
+    def explicitly_set(self, name: str) -> bool:
+        return name in self.model_fields_set
+
+
+class AdapterConfig(_Strict):
+    """One LoRA adapter on the model's base: `name` is what clients send as `model`."""
+
+    name: str = Field(min_length=1, max_length=128)
+    # A Hugging Face repository holding adapter_config.json and adapter_model.safetensors.
+    id: str
+    revision: str | None = None
+    # The served model name the adapter is bound to (vLLM's base_model_name); default: the model's.
+    base_model: str | None = None
+    # The adapter's LoRA rank (adapter_config.json `r`), when known: checked against lora.maxLoraRank.
+    rank: int | None = Field(default=None, ge=1, le=512)
+    # Whether the adapter repository is gated (needs hfToken); adapters are public unless said.
+    gated: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _served_name(cls, value: str) -> str:
+        if not _SERVED.match(value):
+            raise ValueError("must be a served model name clients send as `model`: letters, digits, '.', '_', "
+                             "'-', '/', ':' (no spaces, '=', ',' or quotes), at most 128 characters")
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _hf_id(cls, value: str) -> str:
+        if len(value) > 96 or not _HF_ID.match(value):
+            raise ValueError("must be a Hugging Face repository id '<organisation>/<adapter>'")
+        return value
+
+    @field_validator("revision")
+    @classmethod
+    def _revision(cls, value: str | None) -> str | None:
+        if value is None or _COMMIT.match(value):
+            return value
+        if not _GIT_REF.match(value) or ".." in value or value.endswith(("/", ".lock", ".")):
+            raise ValueError("must be a Hugging Face commit (40 lowercase hex digits) or a tag/branch name")
+        return value
+
+
+class LoraLimitsConfig(_Strict):
+    """The adapter limits of one model's server (vLLM's LoRAConfig); None: the platform's default."""
+
+    # Adapters in one batch (--max-loras).
+    max_loras: int | None = Field(default=None, ge=1, le=256)
+    # Largest adapter rank the server accepts (--max-lora-rank); the stack decides which values.
+    max_lora_rank: int | None = Field(default=None, ge=1, le=512)
+    # Adapters kept in CPU memory (--max-cpu-loras), at least maxLoras.
+    max_cpu_loras: int | None = Field(default=None, ge=1, le=1024)
+
+
+# --- per-stack LoRA support, as data ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoraSupport:
+    ranks: tuple[int, ...]
+    # --fully-sharded-loras and LoRA bias accepted by the server.
+    fully_sharded: bool = True
+    bias_flag: str | None = None  # the bias flag's name where it exists
+    bias: bool = True
+    # env var -> value that rules LoRA out, with why.
+    forbidden_env: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # Said when LoRA is on: what it costs on this stack.
+    warning: str | None = None
+    # Defaults: (max_loras cap, max_lora_rank).
+    default_max_loras: int = 4
+    default_rank: int = 16
+    source: str = ""
+
+
+_RANKS_NEW = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+_RANKS_OLD = (8, 16, 32, 64, 128, 256, 320, 512)
+
+LORA_SUPPORT: Mapping[str, LoraSupport] = MappingProxyType({
+    "vllm-0.33": LoraSupport(
+        ranks=_RANKS_NEW,
+        warning="vLLM 0.33 on CPU turns torch.compile off when LoRA is enabled (vllm/platforms/cpu.py: "
+                "compilation mode NONE): the base model runs eagerly, slower than without adapters",
+        source="vllm 0.33.0 vllm/config/lora.py, vllm/engine/arg_utils.py, vllm/platforms/cpu.py",
+    ),
+    "vllm-0.10": LoraSupport(
+        ranks=_RANKS_OLD,
+        bias_flag="--enable-lora-bias",
+        warning="vLLM 0.10.2 on CPU turns torch.compile off when LoRA is enabled (vllm/platforms/cpu.py "
+                "L223-224): the base model runs eagerly, slower than without adapters",
+        source="vllm 0.10.2 vllm/config/lora.py L104, vllm/platforms/cpu.py L223-224",
+    ),
+    "vllm-gaudi-0.26": LoraSupport(
+        ranks=_RANKS_NEW,
+        # The HPU LoRA kernel stacks all adapters into one matmul of width max_loras x max_lora_rank.
+        default_max_loras=2,
+        warning="on Gaudi the LoRA kernel computes max_loras x max_lora_rank for every token, active adapters "
+                "or not: keep lora.maxLoras and lora.maxLoraRank small",
+        source="vllm 0.26.0 vllm/config/lora.py (MaxLoRARanks), vllm/engine/arg_utils.py",
+    ),
+    "vllm-fork-1.22": LoraSupport(
+        ranks=_RANKS_OLD,
+        fully_sharded=False,
+        bias_flag="--enable-lora-bias",
+        bias=False,
+        forbidden_env=MappingProxyType({
+            ("VLLM_USE_V1", "1"): "the fork's V1 HPU runner applies no adapters; LoRA needs the V0 engine "
+                                  "(VLLM_USE_V1 unset or 0)",
+        }),
+        default_max_loras=2,
+        warning="on Gaudi the LoRA kernel computes max_loras x max_lora_rank for every token, active adapters "
+                "or not: keep lora.maxLoras and lora.maxLoraRank small",
+        source="HabanaAI/vllm-fork v0.9.0.1+Gaudi-1.22.0 vllm/worker/hpu_model_runner.py, README_GAUDI.md",
+    ),
+})
+
+
+def support(stack: "ServingStack") -> LoraSupport | None:
+    return LORA_SUPPORT.get(stack.name) if stack.backend == "vllm" else None
+
+
+# --- the resolved plan -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdapterPlan:
+    name: str
+    id: str
+    revision: str | None
+    base_model: str
+    gated: bool
+    # Where vLLM reads it: a mount path (storage initializer) or the hub repo id (vLLM downloads).
+    path: str
+    # The storageUris item; None when vLLM downloads it.
+    storage: Mapping[str, str] | None
+
+    @property
+    def module(self) -> str:
+        """One `--lora-modules` item, always JSON: an item with "=" and no "," would be `name=path`."""
+        return json.dumps({"name": self.name, "path": self.path, "base_model_name": self.base_model},
+                          separators=(",", ":"))
+
+    def summary(self, base_url: str) -> dict[str, Any]:
+        out = {"servedModelName": self.name, "id": self.id, "baseModel": self.base_model,
+               "openaiBaseUrl": base_url}
+        if self.revision:
+            out["revision"] = self.revision
+        return out
+
+
+@dataclass(frozen=True)
+class LoraPlan:
+    adapters: tuple[AdapterPlan, ...]
+    max_loras: int
+    max_lora_rank: int
+    max_cpu_loras: int
+    # True: KServe's storage initializer downloads the adapters (predictor.storageUris).
+    via_storage_uris: bool
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        return (
+            "--enable-lora",
+            "--max-loras", str(self.max_loras),
+            "--max-lora-rank", str(self.max_lora_rank),
+            "--max-cpu-loras", str(self.max_cpu_loras),
+            "--lora-modules", *(a.module for a in self.adapters),
+        )
+
+    @property
+    def storage_uris(self) -> list[dict[str, str]]:
+        return [dict(a.storage) for a in self.adapters if a.storage is not None]
+
+    @property
+    def hub_downloads(self) -> tuple[AdapterPlan, ...]:
+        return self.adapters
+
+
+def _mount_dir(index: int, name: str) -> str:
+    slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:40] or "adapter"
+    return f"{ADAPTER_MOUNT_PARENT}/{index}-{slug}"
+
+
+def via_storage_uris(kserve_release: "KServeRelease", base_has_storage_uri: bool) -> bool:
+    """KServe v0.16+ downloads adapters itself, unless the predictor already has model.storageUri."""
+    return kserve_release.minor >= 16 and not base_has_storage_uri
+
+
+def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig | None, served: str,
+            stack: "ServingStack", platform: str, storage_uris: bool, issues: list[ConfigIssue],
+            warnings: list[str], env: Mapping[str, str], extra_args: Iterable[str],
+            adapters_key: str = "adapters") -> LoraPlan | None:
+    """The adapter plan of one model (or its canary); rules that need the stack and the base."""
+    if not adapters:
+        if limits is not None:
+            issues.append(ConfigIssue(f"{path}.lora", "has no effect without adapters; remove it or add "
+                                      f"{path}.{adapters_key}", limits.model_dump(by_alias=True, exclude_none=True)))
+        return None
+    lora = support(stack)
+    if lora is None:
+        issues.append(ConfigIssue(f"{path}.{adapters_key}", f"LoRA adapters need the vLLM backend; serving stack "
+                                  f"{stack.name} runs {stack.backend}", [a.name for a in adapters]))
+        return None
+    limits = limits or LoraLimitsConfig()
+    rank = limits.max_lora_rank or lora.default_rank
+    if rank not in lora.ranks:
+        issues.append(ConfigIssue(f"{path}.lora.maxLoraRank", f"is not a rank vLLM {stack.version} accepts; allowed: "
+                                  + ", ".join(map(str, lora.ranks)), rank))
+    max_loras = limits.max_loras or min(len(adapters), lora.default_max_loras)
+    max_cpu = limits.max_cpu_loras or max(len(adapters), max_loras)
+    if max_cpu < max_loras:
+        issues.append(ConfigIssue(f"{path}.lora.maxCpuLoras", f"must be at least lora.maxLoras ({max_loras}); "
+                                  "vLLM refuses a smaller value", max_cpu))
+    seen: dict[str, int] = {}
+    planned = []
+    for i, adapter in enumerate(adapters):
+        where = f"{path}.{adapters_key}[{i}]"
+        if adapter.name in seen:
+            issues.append(ConfigIssue(f"{where}.name", f"is also the name of {path}.{adapters_key}[{seen[adapter.name]}]; "
+                                      "served names must be unique", adapter.name))
+        seen.setdefault(adapter.name, i)
+        if adapter.name == served:
+            issues.append(ConfigIssue(f"{where}.name", f"is the base model's served name ({served}); "
+                                      "give the adapter its own name", adapter.name))
+        if adapter.rank is not None and adapter.rank > rank:
+            issues.append(ConfigIssue(f"{where}.rank", f"exceeds lora.maxLoraRank ({rank}): vLLM refuses the "
+                                      f"adapter at start; raise lora.maxLoraRank to one of "
+                                      + ", ".join(str(r) for r in lora.ranks if r >= adapter.rank), adapter.rank))
+        base = adapter.base_model or served
+        if base != served:
+            issues.append(ConfigIssue(f"{where}.baseModel", f"must be the model's served name ({served}): vLLM "
+                                      "ignores any other base_model_name silently", adapter.base_model))
+        if not storage_uris and adapter.revision is not None:
+            issues.append(ConfigIssue(f"{where}.revision", "cannot be pinned: vLLM downloads adapters itself here "
+                                      "(without a revision); allowed: KServe v0.16+ without model.storageUri "
+                                      "(the storage initializer downloads hf://<id>:<revision>), or no revision",
+                                      adapter.revision))
+        if storage_uris and adapter.gated:
+            issues.append(ConfigIssue(f"{where}.gated", "is not supported yet on KServe v0.16+: the storage "
+                                      "initializer that downloads adapters there gets no Hugging Face token from "
+                                      "this program; allowed: public adapters (gated: false)", True))
+        if storage_uris:
+            mount = _mount_dir(i, adapter.name)
+            uri = f"{HF_URI_PREFIX}{adapter.id}" + (f":{adapter.revision}" if adapter.revision else "")
+            planned.append(AdapterPlan(adapter.name, adapter.id, adapter.revision, base, adapter.gated, mount,
+                                       MappingProxyType({"uri": uri, "mountPath": mount})))
+        else:
+            planned.append(AdapterPlan(adapter.name, adapter.id, adapter.revision, base, adapter.gated,
+                                       adapter.id, None))
+    flags = {a.split("=", 1)[0].replace("_", "-") for a in extra_args}
+    if not lora.fully_sharded and "--fully-sharded-loras" in flags:
+        issues.append(ConfigIssue(f"{path}.extraArgs", f"--fully-sharded-loras is not supported by LoRA on "
+                                  f"serving stack {stack.name} ({lora.source})", "--fully-sharded-loras"))
+    if lora.bias_flag and not lora.bias and lora.bias_flag in flags:
+        issues.append(ConfigIssue(f"{path}.extraArgs", f"{lora.bias_flag} is not supported by LoRA on serving "
+                                  f"stack {stack.name} ({lora.source})", lora.bias_flag))
+    for (name, value), reason in lora.forbidden_env.items():
+        if env.get(name) == value:
+            issues.append(ConfigIssue(f"{path}.env", f"{name}={value} rules out LoRA on serving stack {stack.name}: "
+                                      f"{reason}", name))
+    if lora.warning:
+        warnings.append(f"{path}: {lora.warning}.")
+    return LoraPlan(tuple(planned), max_loras, rank, max_cpu, storage_uris)
+
+
+def namespace_collisions(models: Iterable[Any]) -> list[ConfigIssue]:
+    """An adapter's served name must be unique among the models and adapters of the namespace:
+    the GenAI gateway lists them all and routes by name."""
+    issues = []
+    seen: dict[str, str] = {}
+    for model in models:
+        owners = [(f"{model.config_path}.servedModelName", model.served_model_name)]
+        if model.lora is not None:
+            owners += [(f"{model.config_path}.adapters[{i}].name", a.name) for i, a in enumerate(model.lora.adapters)]
+        canary = getattr(model.canary, "lora", None) if model.canary is not None else None
+        if canary is not None and canary is not model.lora:
+            # A canary's adapters may reuse its own model's names (a new version), not another model's.
+            owners += [(f"{model.config_path}.canary.adapters[{i}].name", a.name) for i, a in enumerate(canary.adapters)]
+        for key, name in owners:
+            first = seen.get(name)
+            # Two bases with one served name predate adapters (and are not ours to refuse here).
+            involves_adapter = ".adapters[" in key or (first is not None and ".adapters[" in first)
+            if first is not None and involves_adapter and not first.startswith(model.config_path + "."):
+                issues.append(ConfigIssue(key, f"collides with {first}; served names must be unique across the "
+                                          "models and adapters of the namespace", name))
+            seen.setdefault(name, key)
+    return issues
+
+
+def lora_rules(config: Any) -> Iterable[ConfigIssue]:
+    """Config-time rules that need more than one key (no stack resolution)."""
+    network = getattr(config, "network_policy", None)
+    for i, model in enumerate(config.models):
+        adapters = list(model.adapters) + list((model.canary.adapters or []) if model.canary else [])
+        if not adapters:
+            continue
+        if network is not None and network.enabled and network.egress.hub == "none":
+            yield ConfigIssue("networkPolicy.egress.hub", f"is none but models[{i}] has LoRA adapters downloaded "
+                              "from the Hugging Face hub (by vLLM or KServe's storage initializer in the pod); "
+                              "allowed: direct or proxy", "none")
