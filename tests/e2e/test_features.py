@@ -10,7 +10,9 @@ needs Knative's controllers and gateway, which are not built here: it stays cove
 from __future__ import annotations
 
 import json
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -76,6 +78,35 @@ FEATURES = {
 }
 
 
+@contextmanager
+def ingress_controller(cluster: LocalCluster, namespace: str):
+    """What an ingress controller does that the provider's Ingress await waits for: publish an address.
+
+    The local cluster runs no ingress controller, so the test plays one: every Ingress of the namespace
+    gets `status.loadBalancer.ingress[0].ip = 127.0.0.1`.
+    """
+    stop = threading.Event()
+
+    def publish() -> None:
+        while not stop.wait(1):
+            status, listed = cluster.api.request("GET", f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses")
+            for ing in (listed or {}).get("items", []) if status == 200 else []:
+                if not ing.get("status", {}).get("loadBalancer", {}).get("ingress"):
+                    cluster.api.request(
+                        "PATCH", f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses/"
+                        f"{ing['metadata']['name']}/status",
+                        {"status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}},
+                        content_type="application/merge-patch+json")
+
+    thread = threading.Thread(target=publish, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def test_optional_features_reach_the_api_server(env) -> None:
     cluster, cli = env
     cli.init("e2e-features", FEATURES, secrets={"hfToken": TOKEN})
@@ -86,7 +117,8 @@ def test_optional_features_reach_the_api_server(env) -> None:
                  "NetworkPolicy::", "InferenceService::"):
         assert kind in created, (kind, preview)
     started = time.monotonic()
-    cli.up("e2e-features")
+    with ingress_controller(cluster, "intel-features"):
+        cli.up("e2e-features")
     print(f"\n[features] up in {time.monotonic() - started:.0f}s")
     for name in ("qwen-7b", "llama-8b"):
         assert isvc_conditions(cluster, "intel-features", name).get("Ready") == "True", name
