@@ -123,8 +123,10 @@ VLLM_0_33 = ServingStack(
     }),
     rejected_args=MappingProxyType(_GONE_SINCE_0_10),
     rejected_env=MappingProxyType(_ENV_GONE_SINCE_0_10),
-    # No capability yet: SYS_NICE for NUMA memory binding is not landed (docs/serving-stacks.md).
-    capabilities=(),
+    # NUMA binding: the CPU worker's init_cpu_memory_env calls set_mempolicy/get_mempolicy (and mbind
+    # for MoE weights); the runtime's default seccomp profile allows them only to holders of
+    # CAP_SYS_NICE. RuntimeDefault seccomp stays (docs/serving-stacks.md "Pod security per stack").
+    capabilities=("SYS_NICE",),
     parser_version="0.33.0",
     # CPU docs: --max-num-seqs 128 and --max-num-batched-tokens 2048 per rank.
     tuned=MappingProxyType({

@@ -112,7 +112,8 @@ def test_xeon_0_33_runs_vllm_serve_with_intel_settings():
                                 "VLLM_CPU_NUM_OF_RESERVED_CPU", "VLLM_CPU_SGL_KERNEL")} == {
         "USER": "vllm", "VLLM_CPU_KVCACHE_SPACE": "40", "VLLM_CPU_OMP_THREADS_BIND": "auto",
         "VLLM_CPU_NUM_OF_RESERVED_CPU": "1", "VLLM_CPU_SGL_KERNEL": "1"}
-    assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert c["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["SYS_NICE"]}
+    assert c["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     model = plan.models[0]
     assert model.args[:1] == ("Qwen/Qwen3-1.7B",) and "--model" not in model.args
 
