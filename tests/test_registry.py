@@ -142,8 +142,10 @@ def test_the_inference_service_fetches_the_version_and_records_it(mlflow, versio
     container = isvc["spec"]["predictor"]["model"]
     assert container["storageUri"] == mlflow.v1_uri
     args = container["args"]
-    assert args[:6] == ["--model", "/mnt/models/model", "--tokenizer", "/mnt/models/components/tokenizer",
+    # `vllm serve <model>`: the mounted model is the positional argument (the default Xeon stack vllm-0.33).
+    assert args[:5] == ["/mnt/models/model", "--tokenizer", "/mnt/models/components/tokenizer",
                         "--served-model-name", "support-bot"]
+    assert "--model" not in args
     assert "--revision" not in args and BASE not in args
     annotations = isvc["metadata"]["annotations"]
     assert {k: v for k, v in annotations.items() if k.startswith("kserve-intel/registry-")} == {
@@ -186,7 +188,7 @@ def test_a_canary_serves_another_alias_beside_the_stable_version(mlflow):
     (canary,) = isvc["spec"]["canary"]
     assert canary["trafficPercent"] == 10
     assert canary["predictor"]["model"]["storageUri"] == mlflow.v2_uri
-    assert canary["predictor"]["model"]["args"][:2] == ["--model", "/mnt/models/model"]
+    assert canary["predictor"]["model"]["args"][:1] == ["/mnt/models/model"]
     annotations = isvc["metadata"]["annotations"]
     assert annotations["kserve-intel/registry-version"] == "1"
     assert annotations["kserve-intel/canary-registry-version"] == "2"
