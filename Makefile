@@ -53,7 +53,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 checkov: $(CHECKOV_VENV)/.installed
 
 # Test-only venvs with one vLLM version's real argument parser each (tools/vllm_parser_venv.py).
-VLLM_PARSERS ?= 0.26.0
+VLLM_PARSERS ?= 0.33.0 0.26.0 0.10.2 0.9.0.1
 VLLM_PARSER_VENVS := $(foreach v,$(VLLM_PARSERS),.venv-vllm-$(v)/.installed)
 
 .venv-vllm-%/.installed: requirements-vllm-%.txt tools/vllm_parser_venv.py

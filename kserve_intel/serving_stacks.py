@@ -50,8 +50,9 @@ class ServingStack:
     capabilities: tuple[str, ...] = ()
     # Which vLLM's parser checks this stack's command lines (the fork is not on PyPI).
     parser_version: str = ""
-    # Flags the stack's server accepts beyond parser_version's parser (fork-only flags), with the source.
-    extra_known_args: Mapping[str, str] = field(default_factory=dict)
+    # Flags the stack's server accepts beyond parser_version's parser (fork-only flags) -> whether
+    # the flag takes a value; the test strips them before the upstream parser sees the command line.
+    extra_known_args: Mapping[str, bool] = field(default_factory=dict)
     # (platform, tensor_parallel_size) -> tuned values; the nearest smaller size applies.
     tuned: Mapping[tuple[str, int], Tuned] = field(default_factory=dict)
     description: str = ""
@@ -119,12 +120,17 @@ VLLM_0_33 = ServingStack(
         "VLLM_CPU_KVCACHE_SPACE": "40",
         "VLLM_CPU_OMP_THREADS_BIND": "auto",
         "VLLM_CPU_NUM_OF_RESERVED_CPU": "1",
-        "VLLM_CPU_SGL_KERNEL": "1",
     }),
     rejected_args=MappingProxyType(_GONE_SINCE_0_10),
-    rejected_env=MappingProxyType(_ENV_GONE_SINCE_0_10),
-    # No capability yet: SYS_NICE for NUMA memory binding is not landed (docs/serving-stacks.md).
-    capabilities=(),
+    rejected_env=MappingProxyType({
+        **_ENV_GONE_SINCE_0_10,
+        # Found by the real-parser test: 0.26.0's vllm/envs.py defines it, 0.33.0's does not.
+        "VLLM_CPU_SGL_KERNEL": "no longer defined in vLLM 0.33.0's vllm/envs.py (0.26 and 0.10 read it)",
+    }),
+    # NUMA binding: the CPU worker's init_cpu_memory_env calls set_mempolicy/get_mempolicy (and mbind
+    # for MoE weights); the runtime's default seccomp profile allows them only to holders of
+    # CAP_SYS_NICE. RuntimeDefault seccomp stays (docs/serving-stacks.md "Pod security per stack").
+    capabilities=("SYS_NICE",),
     parser_version="0.33.0",
     # CPU docs: --max-num-seqs 128 and --max-num-batched-tokens 2048 per rank.
     tuned=MappingProxyType({
@@ -283,9 +289,23 @@ VLLM_FORK_1_22 = ServingStack(
     }),
     rejected_env=MappingProxyType({}),
     # HabanaAI/vllm-fork is not on PyPI: upstream vLLM 0.9.0.1's parser (the fork's base) plus
-    # the flags the fork adds, from its vllm/engine/arg_utils.py at v0.9.0.1+Gaudi-1.22.0.
+    # the flags the fork adds. Measured by running the fork's own parser at tag
+    # v0.9.0.1+Gaudi-1.22.0 (commit 2e9b2b3d) against upstream 0.9.0.1's: these are every option
+    # string the fork has and upstream lacks (none the other way). Value: True if it takes a value.
     parser_version="0.9.0.1",
-    extra_known_args=MappingProxyType({}),
+    extra_known_args=MappingProxyType({
+        "--use-padding-aware-scheduling": False,  # SchedulerConfig (fork vllm/config.py)
+        "--max-num-prefill-seqs": True,  # SchedulerConfig
+        "--weights-load-device": True,  # fork vllm/engine/arg_utils.py
+        "--split-qkv": False,  # ModelConfig
+        "--data-parallel-backend": True,  # upstream has it by 0.10.2, not in 0.9.0.1
+        "-dpb": True,
+        "--disable-hybrid-kv-cache-manager": False,  # upstream has it by 0.10.2, not in 0.9.0.1
+        "--no-disable-hybrid-kv-cache-manager": False,
+        "--enable-multimodal-encoder-data-parallel": False,  # upstream has it by 0.10.2, not in 0.9.0.1
+        "--no-enable-multimodal-encoder-data-parallel": False,
+        "--log-config-file": True,  # upstream has it by 0.10.2, not in 0.9.0.1
+    }),
     tuned=MappingProxyType({
         ("gaudi", 1): Tuned(args=("--max-num-seqs", "256")),
         ("gaudi3", 1): Tuned(args=("--max-num-seqs", "512")),

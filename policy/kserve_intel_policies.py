@@ -45,6 +45,13 @@ GAUDI_RESOURCE_PREFIX = "habana.ai/"
 GAUDI_CAPABILITIES = frozenset({"IPC_LOCK", "SYS_NICE", "SYS_PTRACE"})
 GAUDI_RUNTIME_CLASS = "habana"
 GAUDI_DEVICE_ENV = "HABANA_VISIBLE_DEVICES"
+# The one exception outside Gaudi: vLLM's CPU backend binds each rank's memory to its NUMA node
+# (set_mempolicy/mbind), which the container runtime's default seccomp profile allows only with
+# CAP_SYS_NICE. Only ServingRuntimes labelled with one of these serving stacks may add SYS_NICE,
+# and nothing else (README "Security").
+SERVING_STACK_LABEL = "kserve-intel/serving-stack"
+NUMA_BINDING_STACKS = frozenset({"vllm-0.33"})
+NUMA_BINDING_CAPABILITIES = frozenset({"SYS_NICE"})
 # Capabilities that amount to a privileged container.
 PRIVILEGED_CAPABILITIES = frozenset({"ALL", "SYS_ADMIN"})
 HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")
@@ -204,6 +211,15 @@ def _helm_values(resource_type: str, props: Mapping[str, Any]) -> Any:
     return props.get("values") if resource_type == HELM_RELEASE else None
 
 
+def _numa_binding_exemption(resource_type: str, props: Mapping[str, Any]) -> frozenset[str]:
+    """SYS_NICE on a ServingRuntime of a NUMA-binding serving stack; nothing for any other object."""
+    if not is_serving_runtime(resource_type):
+        return frozenset()
+    labels = _get(props, "metadata", "labels")
+    stack = labels.get(SERVING_STACK_LABEL) if _is_map(labels) else None
+    return NUMA_BINDING_CAPABILITIES if stack in NUMA_BINDING_STACKS else frozenset()
+
+
 def _capabilities_added(container: Mapping[str, Any]) -> set[str]:
     added = _get(container, "securityContext", "capabilities", "add")
     return {str(c).upper() for c in added} if _is_list(added) else set()
@@ -248,6 +264,7 @@ Check = Callable[[str, Mapping[str, Any], Settings], list[str]]
 def check_gaudi_only_on_gaudi(resource_type: str, props: Mapping[str, Any], settings: Settings) -> list[str]:
     """Gaudi devices, capabilities and runtime class appear only on Gaudi stacks."""
     findings: list[str] = []
+    exempt = _numa_binding_exemption(resource_type, props)
     for pod in pod_specs(resource_type, props):
         if str(pod.spec.get("runtimeClassName") or "").startswith(GAUDI_RUNTIME_CLASS):
             findings.append(f"{pod.path}.runtimeClassName: {pod.spec['runtimeClassName']!r} (Habana container runtime)")
@@ -256,7 +273,7 @@ def check_gaudi_only_on_gaudi(resource_type: str, props: Mapping[str, Any], sett
                 for resource in _get(container.spec, "resources", kind) or {}:
                     if str(resource).startswith(GAUDI_RESOURCE_PREFIX):
                         findings.append(f"{container.path}.resources.{kind}: {resource} (Gaudi device)")
-            caps = sorted(_capabilities_added(container.spec) & GAUDI_CAPABILITIES)
+            caps = sorted(_capabilities_added(container.spec) & GAUDI_CAPABILITIES - exempt)
             if caps:
                 findings.append(f"{container.path}.securityContext.capabilities.add: {', '.join(caps)} (Gaudi capabilities)")
             for entry in container.spec.get("env") or ():
@@ -460,7 +477,8 @@ _TAGS_SCHEMA = PolicyConfigSchema(properties={
 SPECS: tuple[PolicySpec, ...] = (
     PolicySpec("gaudi-only-on-gaudi-stacks",
                "Gaudi devices (habana.ai/*), the Gaudi capabilities (IPC_LOCK, SYS_NICE, SYS_PTRACE) and the "
-               "habana RuntimeClass appear only on gaudi and gaudi3 stacks.",
+               "habana RuntimeClass appear only on gaudi and gaudi3 stacks; SYS_NICE alone is also allowed on "
+               "ServingRuntimes labelled kserve-intel/serving-stack=vllm-0.33 (NUMA binding).",
                check_gaudi_only_on_gaudi, _PLATFORM_SCHEMA),
     PolicySpec("containers-have-resource-limits",
                "Every container that runs (pods, workloads, InferenceService containers) has CPU and memory limits.",

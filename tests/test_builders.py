@@ -218,13 +218,24 @@ def test_pod_meets_the_restricted_profile_but_for_gaudi_capabilities():
         assert sc["allowPrivilegeEscalation"] is False and sc["privileged"] is False
         assert sc["readOnlyRootFilesystem"] is True
         assert sc["capabilities"]["drop"] == ["ALL"]
-        assert bool(sc["capabilities"].get("add")) is (platform != "xeon")
+        # Xeon's default stack vllm-0.33 adds SYS_NICE alone (NUMA binding); Gaudi adds its trio.
+        assert sc["capabilities"].get("add") == (["SYS_NICE"] if platform == "xeon" else ["IPC_LOCK", "SYS_NICE", "SYS_PTRACE"])
+        assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
         mounts = {m["mountPath"] for m in container["volumeMounts"]} | {m["mountPath"] for m in predictor["model"]["volumeMounts"]}
         assert {"/tmp", "/dev/shm", "/data"} <= mounts  # every path vLLM writes is a volume
         for kind in ("requests", "limits"):
             assert {"cpu", "memory"} <= set(predictor["model"]["resources"][kind])
         ns = model_namespace(plan)["metadata"]["labels"]
-        assert ns["pod-security.kubernetes.io/enforce"] == ("restricted" if platform == "xeon" else "privileged")
+        # SYS_NICE is outside the baseline and restricted profiles: vllm-0.33 needs "privileged" admission too.
+        assert ns["pod-security.kubernetes.io/enforce"] == "privileged"
+        assert ns["pod-security.kubernetes.io/warn"] == ns["pod-security.kubernetes.io/audit"] == "restricted"
+
+
+def test_the_old_xeon_stack_keeps_the_restricted_profile():
+    plan = make_plan("xeon", servingStack="vllm-0.10")
+    (container,) = cluster_serving_runtime(plan)["spec"]["containers"]
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert model_namespace(plan)["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 # --- names ----------------------------------------------------------------------------

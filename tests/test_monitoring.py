@@ -23,6 +23,7 @@ from kserve_intel.builders.runtime import cluster_serving_runtime
 from kserve_intel.config import load_config
 from kserve_intel.errors import ConfigError
 from kserve_intel.plan import build_plan
+from kserve_intel.serving_stacks import STACKS
 from kserve_intel.validation import validate_object
 from tests.conftest import raw_config, run_stack
 
@@ -333,6 +334,59 @@ def test_renamed_metrics_are_read_under_both_names():
     # The Habana fork has only the old KV-cache name, the newest vLLM only the new one.
     assert "vllm:kv_cache_usage_perc" not in _exposed("habana-vllm-fork-v0")
     assert "vllm:gpu_cache_usage_perc" not in _exposed("vllm-newer")
+
+
+# --- against the installed vLLM sources of every serving stack ----------------------
+
+def _declared_in_vllm(version: str) -> set[str]:
+    """Metric names declared in one vLLM version's metrics modules (the parser venv's wheel sources)."""
+    site = next((Path(__file__).resolve().parent.parent / f".venv-vllm-{version}").glob("lib/python*/site-packages"),
+                None)
+    assert site is not None, f".venv-vllm-{version} missing: `make test` builds it (make vllm-parsers)"
+    files = [*site.glob("vllm/v1/metrics/*.py"), *site.glob("vllm/engine/metrics*.py")]
+    assert files, f"no metrics modules in {site}"
+    names = set()
+    for path in files:
+        names |= set(re.findall(r"[\"'](vllm:[a-z0-9_]+)[\"']", path.read_text()))
+    return {n[:-len("_total")] if n.endswith("_total") else n for n in names}
+
+
+def _base_name(name: str) -> str:
+    """A queried series name back to the declared metric (prometheus_client adds these suffixes)."""
+    for suffix in ("_bucket", "_sum", "_count", "_total"):
+        if name.endswith(suffix):
+            return name[:-len(suffix)]
+    return name
+
+
+STACK_VERSIONS = sorted({s.parser_version for s in STACKS.values()})
+
+
+@pytest.fixture(scope="module")
+def declared() -> dict[str, set[str]]:
+    return {version: _declared_in_vllm(version) for version in STACK_VERSIONS}
+
+
+def test_every_queried_vllm_metric_is_declared_by_some_stacks_vllm(declared):
+    # Read from the wheels themselves (vllm/v1/metrics/loggers.py, vllm/engine/metrics.py), not the yaml.
+    every = set().union(*declared.values())
+    assert "vllm:num_requests_running" in every and "vllm:num_requests_queued" not in every
+    for where, expr in _queries(make_plan()):
+        unknown = {n for n in _metric_names(expr) if n.startswith("vllm:") and _base_name(n) not in every}
+        assert not unknown, f"{where}: {unknown} is declared by none of vLLM {', '.join(STACK_VERSIONS)}"
+
+
+@pytest.mark.parametrize("version", STACK_VERSIONS)
+def test_every_vllm_query_has_data_on_each_stacks_vllm(declared, version):
+    # A renamed metric is read as `a or b`: one of them must exist in each stack's version.
+    for where, expr in _queries(make_plan()):
+        names = {_base_name(n) for n in _metric_names(expr) if n.startswith("vllm:")}
+        if not names:
+            continue
+        if " or " in expr:
+            assert names & declared[version], f"{where} reads nothing vLLM {version} declares: {names}"
+        else:
+            assert names <= declared[version], f"{where}: {names - declared[version]} missing in vLLM {version}"
 
 
 def test_the_name_check_would_catch_a_misspelt_metric():

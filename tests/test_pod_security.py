@@ -5,7 +5,8 @@ the Deployment KServe would create (`kserve_intel.predicted_pod`) and scans it
 together with the namespace's NetworkPolicy. Every failed check must be one
 of the documented exceptions that applies to that case (README "Security"):
 
-* CKV_K8S_25 (added capabilities): Gaudi only (IPC_LOCK, SYS_NICE, SYS_PTRACE);
+* CKV_K8S_25 (added capabilities): Gaudi (IPC_LOCK, SYS_NICE, SYS_PTRACE) and the Xeon serving stack
+  vllm-0.33 (SYS_NICE alone, for NUMA binding); never vllm-0.10;
 * CKV_K8S_35 (secret as environment variable): only with a token (HF_TOKEN from secretKeyRef);
 * CKV_K8S_43 (image by digest): only when `runtimes.image` is not pinned by digest.
 
@@ -43,7 +44,9 @@ CANARY = {"kserve": {"version": "v0.20.0", "deploymentMode": "Standard"},
 CASES = {
     # name: (platform, extra config, with token)
     "xeon": ("xeon", {}, True),
-    "xeon-open-digest": ("xeon", {"runtimes": {"image": "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo@sha256:" + "b" * 64}}, False),
+    "xeon-open-digest": ("xeon", {"servingStack": "vllm-0.10",
+                                  "runtimes": {"image": "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo@sha256:" + "b" * 64}}, False),
+    "xeon-old-stack": ("xeon", {"servingStack": "vllm-0.10"}, True),
     "gaudi": ("gaudi", {}, True),
     "gaudi3-digest": ("gaudi3", {"runtimes": {"image": DIGEST}}, True),
     "xeon-serverless": ("xeon", SERVERLESS, True),
@@ -55,9 +58,13 @@ CASES = {
 CANARY_CASES = {"gaudi3-canary": "canary"}
 
 
+# Serving stacks whose CPU pods add SYS_NICE (NUMA binding): the only Xeon CKV_K8S_25 exception.
+NUMA_BINDING_STACKS = {"vllm-0.33"}
+
+
 def expected_exceptions(platform: str, extra: dict, token: bool) -> set[str]:
     allowed = set()
-    if platform != "xeon":
+    if platform != "xeon" or extra.get("servingStack", "vllm-0.33") in NUMA_BINDING_STACKS:
         allowed.add("CKV_K8S_25")
     if token:
         allowed.add("CKV_K8S_35")
@@ -104,7 +111,8 @@ def test_predicted_pod_fails_only_documented_checks(scan, case):
 
 def test_the_documented_exceptions_are_real(scan):
     # Guards the guard: each exception shows up exactly where it is expected.
-    assert "CKV_K8S_25" in scan["gaudi"] and "CKV_K8S_25" not in scan["xeon"]
+    assert "CKV_K8S_25" in scan["gaudi"] and "CKV_K8S_25" in scan["xeon"]  # xeon: vllm-0.33's SYS_NICE
+    assert "CKV_K8S_25" not in scan["xeon-old-stack"] and "CKV_K8S_25" not in scan["xeon-open-digest"]
     assert "CKV_K8S_35" in scan["xeon"] and "CKV_K8S_35" not in scan["xeon-open-digest"]
     assert "CKV_K8S_43" in scan["gaudi"] and "CKV_K8S_43" not in scan["gaudi3-digest"]
 

@@ -114,6 +114,28 @@ def test_gaudi_features_are_refused_on_a_xeon_stack(resource_type, props, fragme
     assert all("this is a xeon stack" in message for message in found)
 
 
+def _numa_runtime(stack, caps):
+    return {"metadata": {"labels": {"kserve-intel/serving-stack": stack}},
+            "spec": {"containers": [container(securityContext={"capabilities": {"drop": ["ALL"], "add": caps}})]}}
+
+
+def test_sys_nice_passes_on_xeon_only_for_a_numa_binding_stacks_runtime():
+    assert violations("gaudi-only-on-gaudi-stacks", CSR, _numa_runtime("vllm-0.33", ["SYS_NICE"]), {"platform": "xeon"}) == []
+
+
+@pytest.mark.parametrize("resource_type, props, fragment", [
+    # the exception does not leak: another stack, another capability, another kind of object
+    (CSR, _numa_runtime("vllm-0.10", ["SYS_NICE"]), "capabilities.add: SYS_NICE (Gaudi capabilities)"),
+    (CSR, {"spec": _numa_runtime("vllm-0.33", ["SYS_NICE"])["spec"]}, "capabilities.add: SYS_NICE (Gaudi capabilities)"),
+    (CSR, _numa_runtime("vllm-0.33", ["SYS_NICE", "IPC_LOCK"]), "capabilities.add: IPC_LOCK (Gaudi capabilities)"),
+    (DEPLOYMENT, {**deployment(securityContext={"capabilities": {"add": ["SYS_NICE"]}}),
+                  "metadata": {"labels": {"kserve-intel/serving-stack": "vllm-0.33"}}}, "SYS_NICE (Gaudi capabilities)"),
+])
+def test_sys_nice_exception_does_not_leak(resource_type, props, fragment):
+    found = violations("gaudi-only-on-gaudi-stacks", resource_type, props, {"platform": "xeon"})
+    assert any(fragment in message for message in found), found
+
+
 def test_gaudi_features_with_an_unknown_platform_ask_for_it():
     (message, *_) = violations("gaudi-only-on-gaudi-stacks", ISVC, isvc(**GAUDI_MODEL))
     assert "the stack's platform is unknown" in message

@@ -156,8 +156,12 @@ def test_knative_install_is_operator_then_knative_serving_then_kserve():
                                          "domain-template": "{{.Name}}.{{.Namespace}}.{{.Domain}}"}
     assert spec["config"]["domain"] == {"example.com": ""}
     assert spec["config"]["deployment"]["progress-deadline"] == "90m"
-    # Xeon needs neither Gaudi's capabilities nor a runtime class.
-    assert "kubernetes.containerspec-addcapabilities" not in spec["config"]["features"]
+    # Xeon's default stack vllm-0.33 adds SYS_NICE (NUMA binding), so Knative must allow added capabilities.
+    assert spec["config"]["features"]["kubernetes.containerspec-addcapabilities"] == "enabled"
+    old = run_stack("xeon", hfToken=TOKEN, servingStack="vllm-0.10",
+                    kserve={"deploymentMode": "Serverless", "version": "v0.20.0"}).of_type(KNATIVE_SERVING)[0]
+    # vllm-0.10 adds none: the feature stays off.
+    assert "kubernetes.containerspec-addcapabilities" not in old.inputs["spec"]["config"]["features"]
     assert serving.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
     controller = releases["kserve-resources"]
     assert serving.urn in controller.dependencies

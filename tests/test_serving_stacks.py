@@ -75,6 +75,7 @@ REFUSALS = [
     ("xeon", "vllm-0.33", ["--max-seq-len-to-capture=8192"], {}, "--max-seq-len-to-capture is not accepted"),
     ("xeon", "vllm-0.33", ["--num_scheduler_steps", "1"], {}, "--num_scheduler_steps is not accepted"),
     ("xeon", "vllm-0.33", [], {"VLLM_USE_V1": "1"}, "VLLM_USE_V1 is not read by serving stack vllm-0.33"),
+    ("xeon", "vllm-0.33", [], {"VLLM_CPU_SGL_KERNEL": "1"}, "VLLM_CPU_SGL_KERNEL is not read by serving stack vllm-0.33"),
     ("gaudi", "vllm-gaudi-0.26", ["--use-padding-aware-scheduling"], {}, "VLLM_BUCKETING_STRATEGY=pad"),
     ("gaudi", "vllm-gaudi-0.26", ["--max-num-prefill-seqs", "16"], {}, "VLLM_PROMPT_BS_BUCKET_MAX"),
     ("gaudi3", "vllm-gaudi-0.26", [], {"VLLM_GRAPH_PROMPT_RATIO": "0.3"}, "no longer read by vllm-gaudi"),
@@ -109,10 +110,12 @@ def test_xeon_0_33_runs_vllm_serve_with_intel_settings():
                          "--host", "0.0.0.0", "--port", "8080"]
     env = {e["name"]: e["value"] for e in c["env"]}
     assert {k: env[k] for k in ("USER", "VLLM_CPU_KVCACHE_SPACE", "VLLM_CPU_OMP_THREADS_BIND",
-                                "VLLM_CPU_NUM_OF_RESERVED_CPU", "VLLM_CPU_SGL_KERNEL")} == {
+                                "VLLM_CPU_NUM_OF_RESERVED_CPU")} == {
         "USER": "vllm", "VLLM_CPU_KVCACHE_SPACE": "40", "VLLM_CPU_OMP_THREADS_BIND": "auto",
-        "VLLM_CPU_NUM_OF_RESERVED_CPU": "1", "VLLM_CPU_SGL_KERNEL": "1"}
-    assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        "VLLM_CPU_NUM_OF_RESERVED_CPU": "1"}
+    assert "VLLM_CPU_SGL_KERNEL" not in env  # 0.33.0's envs.py no longer defines it
+    assert c["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["SYS_NICE"]}
+    assert c["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     model = plan.models[0]
     assert model.args[:1] == ("Qwen/Qwen3-1.7B",) and "--model" not in model.args
 
@@ -190,16 +193,42 @@ def command_lines(stack_name):
             plan = plan_for(platform, [model], servingStack=stack_name, **extra)
             c = container(plan)
             isvc = inference_service(plan, plan.models[0], with_token=True)
-            argv = [*c["args"], *isvc["spec"]["predictor"]["model"]["args"]]
+            argv = without_fork_flags(stack, [*c["args"], *isvc["spec"]["predictor"]["model"]["args"]])
             env = {e["name"] for e in c["env"]} | {e["name"] for e in isvc["spec"]["predictor"]["model"]["env"]}
             case_id = f"{platform}:{model['id']}" + (f":{suffix}" if suffix else "")
             cases.append({"id": case_id, "argv": argv, "serve": stack.model_positional,
                           "env": sorted(env)})
+    for flag, takes_value in stack.extra_known_args.items():  # fork-only: the base parser must not know them
+        cases.append({"id": f"fork-only:{flag}", "argv": ["--model", "m", flag, *(["1"] if takes_value else [])],
+                      "serve": False, "env": []})
     for flag in stack.rejected_args:  # the refusal table: the real parser must reject each
         value = [] if flag.startswith("--use-") or flag == "--async-scheduling" else ["1"]
         cases.append({"id": f"refused:{flag}", "argv": (["m"] if stack.model_positional else ["--model", "m"])
                       + [flag, *value], "serve": stack.model_positional, "env": []})
     return cases
+
+
+def without_fork_flags(stack, argv):
+    """argv minus the flags the stack's server has beyond its base parser (and their values)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        flag = arg.split("=", 1)[0]
+        if flag in stack.extra_known_args:
+            skip = stack.extra_known_args[flag] and "=" not in arg
+            continue
+        out.append(arg)
+    return out
+
+
+def test_fork_flags_are_stripped_with_their_values_and_only_on_the_fork():
+    fork = STACKS["vllm-fork-1.22"]
+    assert without_fork_flags(fork, ["--max-num-prefill-seqs", "16", "--use-padding-aware-scheduling",
+                                     "--max-num-seqs", "8", "--weights-load-device=cpu"]) == ["--max-num-seqs", "8"]
+    assert [s.name for s in STACKS.values() if s.extra_known_args] == ["vllm-fork-1.22"]
+    assert {"--use-padding-aware-scheduling", "--max-num-prefill-seqs"} <= set(fork.extra_known_args)
 
 
 def run_parser(stack_name, cases, tmp_path):
@@ -214,7 +243,7 @@ def run_parser(stack_name, cases, tmp_path):
     return json.loads(result.read_text())
 
 
-PARSED_STACKS = ["vllm-gaudi-0.26"]  # 0.33.0 and 0.10.2: venv deps not complete yet (docs/serving-stacks.md)
+PARSED_STACKS = list(STACKS)  # one venv per parser_version (Makefile VLLM_PARSERS)
 
 
 @pytest.mark.parametrize("stack_name", PARSED_STACKS)
@@ -224,11 +253,15 @@ def test_every_emitted_command_line_parses_and_every_refused_flag_is_rejected(st
     report = run_parser(stack_name, cases, tmp_path)
     assert report["version"].startswith(stack.parser_version)
     results = report["results"]
-    accepted = {k: v for k, v in results.items() if not k.startswith("refused:")}
+    accepted = {k: v for k, v in results.items() if not k.startswith(("refused:", "fork-only:"))}
     assert accepted and all(v is None for v in accepted.values()), {k: v for k, v in accepted.items() if v}
     refused = {k: v for k, v in results.items() if k.startswith("refused:")}
     assert all(v and "unrecognized arguments" in v for v in refused.values()), refused
     assert len(refused) == len(stack.rejected_args)
+    # A fork-only flag the base parser knows is not fork-only: the list must shrink.
+    fork_only = {k: v for k, v in results.items() if k.startswith("fork-only:")}
+    assert all(v and "unrecognized arguments" in v for v in fork_only.values()), fork_only
+    assert len(fork_only) == len(stack.extra_known_args)
     # VLLM_* names must be ones this vLLM defines (the plugin's own are read by vllm-gaudi, not vllm/envs.py).
     known = set(report["env_names"])
     emitted = {name for case in cases for name in case["env"] if name.startswith("VLLM_")}
@@ -252,7 +285,9 @@ PLUGIN_ENV = {"vllm-gaudi-0.26": {
     "VLLM_PROMPT_BS_BUCKET_MAX", "VLLM_DECODE_BS_BUCKET_MIN", "VLLM_DECODE_BS_BUCKET_STEP",
     "VLLM_PROMPT_QUERY_BUCKET_MIN", "VLLM_PROMPT_QUERY_BUCKET_STEP", "VLLM_PROMPT_CTX_BUCKET_STEP",
     "VLLM_DECODE_BLOCK_BUCKET_MIN", "VLLM_DECODE_BLOCK_BUCKET_STEP", "VLLM_CONTIGUOUS_PA", "VLLM_DEFRAG",
-    "VLLM_GRAPH_RESERVED_MEM"}}
+    "VLLM_GRAPH_RESERVED_MEM"},
+    # The fork reads it through HabanaAI/vllm-hpu-extension (requirements/hpu.txt), not vllm/envs.py.
+    "vllm-fork-1.22": {"VLLM_SKIP_WARMUP"}}
 
 
 def test_every_stack_is_offered_and_parsed():

@@ -25,7 +25,7 @@ WHEELS = Path(".cache/vllm-wheels")
 # Never installed: torch, its CUDA stack, and kernels only a GPU run needs.
 HEAVY = ("torch", "triton", "xformers", "flashinfer", "nvidia", "cupy", "ray", "numba", "cuda", "tilelang",
          "quack", "humming", "tokenspeed", "pynvvideocodec", "fastsafetensors", "instanttensor", "zentorch",
-         "apache-tvm-ffi", "intel-extension", "deep-gemm", "nixl", "opencv", "mistral-common", "mistral_common")
+         "intel-extension", "deep-gemm", "nixl", "opencv", "mistral-common", "mistral_common")
 # Installed without their own requirements (they declare torch).
 NO_DEPS = ("xgrammar", "compressed-tensors", "compressed_tensors", "outlines", "lm-format-enforcer", "depyf",
            "llguidance", "outlines_core", "outlines-core")

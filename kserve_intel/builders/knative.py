@@ -34,7 +34,7 @@ FEATURE_FLAGS: dict[str, str] = {
     "kubernetes.podspec-nodeselector": "the platform node selector",
     "kubernetes.podspec-tolerations": "Gaudi taint tolerations",
     "kubernetes.podspec-runtimeclassname": "runtimeClassName habana",
-    "kubernetes.containerspec-addcapabilities": "Gaudi's IPC_LOCK, SYS_NICE, SYS_PTRACE",
+    "kubernetes.containerspec-addcapabilities": "Gaudi's IPC_LOCK, SYS_NICE, SYS_PTRACE; vllm-0.33's SYS_NICE",
     "kubernetes.podspec-init-containers": "KServe's storage initializer for LoRA adapters (storageUris)",
 }
 

@@ -67,7 +67,8 @@ def cluster_serving_runtime(plan: StackPlan) -> dict[str, Any]:
         "kind": "ClusterServingRuntime",
         "metadata": {
             "name": plan.runtime_name,
-            "labels": naming.labels(plan.runtime_name, "serving-runtime", tag),
+            "labels": {**naming.labels(plan.runtime_name, "serving-runtime", tag),
+                       naming.SERVING_STACK_LABEL: plan.serving_stack.name},
             # Note: no `serving.kserve.io/server-type` annotation, on purpose
             # (KServe v0.20 would rewrite the image tag for a known server type).
         },
