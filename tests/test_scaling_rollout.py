@@ -327,6 +327,22 @@ def test_standard_v020_canary_runs_a_second_predictor_beside_the_stable_one(plat
     assert isvc["metadata"]["annotations"]["kserve-intel/canary-revision"] == COMMIT
 
 
+def test_an_autoscaled_canary_keeps_the_scaling_its_own_autoscaler_needs():
+    # KServe v0.20 builds the canary's own ScaledObject/HPA from these fields (e2e: a canary without them
+    # got a ScaledObject without triggers, which the API server refused).
+    canary = {"trafficPercent": 10, "extraArgs": ["--max-num-seqs", "64"]}
+    plan = make_plan("gaudi3", "v0.20.0", models=[{"id": MODEL["gaudi3"], "canary": canary}],
+                     autoscaling={"enabled": True, "engine": "keda", "minReplicas": 1, "maxReplicas": 2,
+                                  "keda": {"install": False}})
+    isvc = valid(isvc_of(plan), "v0.20.0")
+    stable = isvc["spec"]["predictor"]
+    variant = isvc["spec"]["canary"][0]["predictor"]
+    assert "autoScaling" in stable
+    for key in ("maxReplicas", "autoScaling"):
+        assert variant[key] == stable[key], key
+    assert variant["minReplicas"] == 1
+
+
 @pytest.mark.parametrize("version", SCHEMA_VERSIONS)
 def test_serverless_canary_is_canary_traffic_percent_on_the_new_spec(version):
     models = [{"id": "Qwen/Qwen2.5-7B-Instruct", "extraArgs": ["--max-num-seqs", "64"],
