@@ -93,8 +93,9 @@ class PulumiCLI:
         document = yaml.safe_load(self.config_file(stack).read_text()) or {}  # the passphrase's salt
         document["config"] = {f"{PROJECT}:{k}" if ":" not in k else k: v for k, v in config.items()}
         self.config_file(stack).write_text(yaml.safe_dump(document, sort_keys=False))
-        for key, value in (secrets or {}).items():
-            self.run("config", "set", "--secret", f"{PROJECT}:{key}", value, stack=stack)
+        for key, value in (secrets or {}).items():  # "a.b.c": one nested value, as `--path` sets it
+            path = ["--path"] if "." in key or "[" in key else []
+            self.run("config", "set", "--secret", *path, f"{PROJECT}:{key}", value, stack=stack)
 
     def set_config(self, stack: str, config: Mapping[str, Any]) -> None:
         """Replace the plain values of the stack's config file (encrypted ones are kept)."""
