@@ -69,6 +69,17 @@ def canary_issues(
             f"{path}.canary.name", "has no effect in Serverless mode (Knative names the revisions); remove it",
             canary.name,
         ))
+    if not serverless and release.supports_spec_canary and scaling.engine == "keda":
+        # Seen on the local cluster (tests/e2e/test_features.py) with KServe v0.20.0: its validator refuses
+        # autoScaling and maxReplicas on a canary ("canary uses fixed replicas"), yet the InferenceService's
+        # autoscalerClass gives the canary a KEDA ScaledObject of its own, without triggers, which the API
+        # server refuses: the canary never reconciles.
+        issues.append(ConfigIssue(
+            f"{path}.canary", f"KServe {release.tag} cannot run a canary beside a KEDA-scaled model (it builds a "
+            "ScaledObject without triggers for the fixed-replica canary, which the API server refuses); use "
+            "autoscaling.engine hpa for this stack, or roll out without a canary",
+            canary.model_dump(by_alias=True, exclude_none=True),
+        ))
     if not serverless and release.supports_spec_canary:
         deployment = naming.canary_predictor_service(name, canary.name or DEFAULT_CANARY_NAME)
         if len(deployment) > naming.DNS_LABEL_MAX:

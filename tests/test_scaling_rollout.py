@@ -327,20 +327,21 @@ def test_standard_v020_canary_runs_a_second_predictor_beside_the_stable_one(plat
     assert isvc["metadata"]["annotations"]["kserve-intel/canary-revision"] == COMMIT
 
 
-def test_an_autoscaled_canary_keeps_the_scaling_its_own_autoscaler_needs():
-    # KServe v0.20 builds the canary's own ScaledObject/HPA from these fields (e2e: a canary without them
-    # got a ScaledObject without triggers, which the API server refused).
+def test_a_canary_beside_a_keda_scaled_model_is_refused_before_any_resource():
+    # KServe v0.20 refuses autoscaling on a canary, then builds it a ScaledObject without triggers (e2e).
     canary = {"trafficPercent": 10, "extraArgs": ["--max-num-seqs", "64"]}
+    with pytest.raises(ConfigError) as caught:
+        make_plan("gaudi3", "v0.20.0", models=[{"id": MODEL["gaudi3"], "canary": canary}],
+                  autoscaling={"enabled": True, "engine": "keda", "keda": {"install": False}})
+    (issue,) = caught.value.issues
+    assert issue.path == "models[0].canary"
+    assert "cannot run a canary beside a KEDA-scaled model" in issue.message
+    assert "use autoscaling.engine hpa for this stack" in issue.message
+    # The HPA engine keeps working with a canary (fixed replica, no scaling fields).
     plan = make_plan("gaudi3", "v0.20.0", models=[{"id": MODEL["gaudi3"], "canary": canary}],
-                     autoscaling={"enabled": True, "engine": "keda", "minReplicas": 1, "maxReplicas": 2,
-                                  "keda": {"install": False}})
-    isvc = valid(isvc_of(plan), "v0.20.0")
-    stable = isvc["spec"]["predictor"]
-    variant = isvc["spec"]["canary"][0]["predictor"]
-    assert "autoScaling" in stable
-    for key in ("maxReplicas", "autoScaling"):
-        assert variant[key] == stable[key], key
-    assert variant["minReplicas"] == 1
+                     autoscaling={"enabled": True, "engine": "hpa"})
+    variant = valid(isvc_of(plan), "v0.20.0")["spec"]["canary"][0]["predictor"]
+    assert variant["minReplicas"] == 1 and "autoScaling" not in variant and "maxReplicas" not in variant
 
 
 @pytest.mark.parametrize("version", SCHEMA_VERSIONS)

@@ -51,17 +51,11 @@ def apply_canary(plan: StackPlan, model: ModelPlan, isvc: dict[str, Any]) -> dic
         isvc["spec"]["predictor"]["canaryTrafficPercent"] = canary.traffic_percent
         return isvc
     variant = _with_canary_settings(predictor, model, managed)
-    if model.scaling.engine is None:
-        # A fixed replica, like the stable predictor.
-        for key in ("minReplicas", "maxReplicas", "scaleMetric", "scaleTarget", "autoScaling"):
-            variant.pop(key, None)
-        variant["minReplicas"] = 1
-    else:
-        # KServe v0.20 gives the canary an autoscaler of its own (the InferenceService's autoscalerClass
-        # applies to both): without the stable predictor's scaling fields KEDA's ScaledObject has no
-        # triggers and the API server refuses it (`spec.triggers: Required value`, seen on the local
-        # cluster by tests/e2e/test_features.py). The canary scales like the stable predictor.
-        variant["minReplicas"] = max(1, int(variant.get("minReplicas", 1)))
+    # KServe's validator: "canary uses fixed replicas" (no maxReplicas, no autoScaling). A canary beside a
+    # KEDA-scaled model is refused at config time (rollout.canary_issues).
+    for key in ("minReplicas", "maxReplicas", "scaleMetric", "scaleTarget", "autoScaling"):
+        variant.pop(key, None)
+    variant["minReplicas"] = 1
     # The v0.20 CRD requires the container name in a canary's model; KServe
     # merges the predictor into the runtime's container of that name.
     variant["model"] = {"name": CONTAINER_NAME, **variant["model"]}

@@ -69,8 +69,7 @@ FEATURES = {
         {"id": "meta-llama/Llama-3.1-8B-Instruct", "name": "llama-8b"},
     ],
     "storage": {"size": "50Gi", "accessMode": "ReadWriteMany"},
-    "autoscaling": {"enabled": True, "engine": "keda", "minReplicas": 1, "maxReplicas": 2,
-                    "keda": {"install": False}},
+    "autoscaling": {"enabled": True, "engine": "hpa", "minReplicas": 1, "maxReplicas": 2},
     "monitoring": {"enabled": True},
     "ingress": {"enabled": True},
     "gatewayApi": {"enabled": True, "gateway": {"name": "inference", "namespace": "gateways"}},
@@ -112,7 +111,6 @@ def test_optional_features_reach_the_api_server(env) -> None:
     cli.init("e2e-features", FEATURES, secrets={"hfToken": TOKEN})
     preview = steps_by_op(cli.preview("e2e-features").json())
     created = " ".join(preview.get("create", []))
-    # KServe v0.20 creates the KEDA ScaledObject itself from the InferenceService's autoscaler settings.
     for kind in ("PodMonitor::", "PrometheusRule::", "HTTPRoute::", "Ingress::",
                  "NetworkPolicy::", "InferenceService::"):
         assert kind in created, (kind, preview)
@@ -122,8 +120,9 @@ def test_optional_features_reach_the_api_server(env) -> None:
     print(f"\n[features] up in {time.monotonic() - started:.0f}s")
     for name in ("qwen-7b", "llama-8b"):
         assert isvc_conditions(cluster, "intel-features", name).get("Ready") == "True", name
-        scaled = cluster.api.ok("GET", f"/apis/keda.sh/v1alpha1/namespaces/intel-features/scaledobjects")["items"]
-        assert any(name in s["metadata"]["name"] for s in scaled), [s["metadata"]["name"] for s in scaled]
+    hpas = cluster.api.ok("GET", "/apis/autoscaling/v2/namespaces/intel-features/horizontalpodautoscalers")["items"]
+    assert {"qwen-7b-predictor", "llama-8b-predictor"} <= {h["metadata"]["name"] for h in hpas}
+    cluster.api.ok("GET", "/apis/apps/v1/namespaces/intel-features/deployments/qwen-7b-canary-predictor")
     mismatches: list[str] = []
     for obj in rendered_objects(FEATURES, "e2e-features"):
         stored = cluster.api.ok("GET", api_path(obj))
@@ -134,3 +133,26 @@ def test_optional_features_reach_the_api_server(env) -> None:
     started = time.monotonic()
     cli.destroy("e2e-features")
     print(f"[features] destroy in {time.monotonic() - started:.0f}s")
+
+
+KEDA = {
+    "platform": "xeon",
+    "kserve": {"version": VERSION, "install": False, "deploymentMode": "Standard"},
+    "namespace": "intel-keda",
+    "models": [{"id": "Qwen/Qwen2.5-7B-Instruct", "name": "qwen-7b"}],
+    "autoscaling": {"enabled": True, "engine": "keda", "minReplicas": 1, "maxReplicas": 3,
+                    "keda": {"install": False}},
+}
+
+
+def test_keda_autoscaling_gets_a_scaled_object_from_kserve(env) -> None:
+    """KServe v0.20 builds the ScaledObject itself from the InferenceService's autoscaling settings."""
+    cluster, cli = env
+    cli.init("e2e-keda", KEDA)
+    cli.up("e2e-keda")
+    assert isvc_conditions(cluster, "intel-keda", "qwen-7b").get("Ready") == "True"
+    scaled = cluster.api.ok("GET", "/apis/keda.sh/v1alpha1/namespaces/intel-keda/scaledobjects")["items"]
+    (obj,) = [s for s in scaled if s["metadata"]["name"] == "qwen-7b-predictor"]
+    assert (obj["spec"]["minReplicaCount"], obj["spec"]["maxReplicaCount"]) == (1, 3)
+    assert obj["spec"]["triggers"], obj["spec"]
+    cli.destroy("e2e-keda")

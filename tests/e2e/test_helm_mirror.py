@@ -75,7 +75,6 @@ def test_releases_install_from_a_chart_mirror_and_uninstall(engine_bins: Path, t
             "platform": "xeon",
             "kserve": {"version": VERSION, "install": True, "certManager": "existing"},
             "models": [],
-            "validateToken": False,
             "chartRepositories": {"kserve-crd": repo.url, "kserve": repo.url + "/"},
         })
         preview = steps_by_op(cli.preview(stack).json())
