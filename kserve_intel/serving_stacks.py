@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from .errors import ConfigIssue
-from .platforms import CACHE_MOUNT_PATH, PlatformProfile
+from .platforms import CACHE_MOUNT_PATH, XEON, PlatformProfile
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import StackConfig
@@ -146,28 +146,12 @@ VLLM_0_10 = ServingStack(
     version="0.10.2",
     platforms=("xeon",),
     gaudi_software=None,
-    image="public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:v0.10.2",
+    # Today's Xeon profile is this stack: the same image, flags and environment (platforms.XEON).
+    image=XEON.image,
     command=("python3", "-m", "vllm.entrypoints.openai.api_server"),
     model_positional=False,
-    args=(
-        "--block-size", "128",
-        "--dtype", "bfloat16",
-        "--distributed-executor-backend", "mp",
-        "--enable-chunked-prefill",
-        "--enforce-eager",
-        "--max-num-batched-tokens", "2048",
-        "--max-num-seqs", "256",
-        "--disable-log-requests",
-    ),
-    env=MappingProxyType({
-        **_COMMON_ENV,
-        "VLLM_CPU_KVCACHE_SPACE": "40",
-        "VLLM_RPC_TIMEOUT": "100000",
-        "VLLM_ALLOW_LONG_MAX_MODEL_LEN": "1",
-        "VLLM_ENGINE_ITERATION_TIMEOUT_S": "120",
-        "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
-        "VLLM_CPU_SGL_KERNEL": "1",
-    }),
+    args=XEON.args,
+    env=XEON.env,
     rejected_args=MappingProxyType({
         "--use-padding-aware-scheduling": "a HabanaAI fork flag, unknown to upstream vLLM",
         "--max-num-prefill-seqs": "a HabanaAI fork flag, unknown to upstream vLLM",

@@ -87,5 +87,5 @@ def test_registry_model_deploys_and_an_alias_move_is_a_diff(registry, tmp_path: 
         # Rollback: point the alias back, run up.
         registry.set_alias("support-bot", "champion", v1["version"])
         cli.up(stack)
-        cli.run("preview", "--expect-no-changes", stack=stack)
+        cli.run("preview", "--diff", "--expect-no-changes", stack=stack)
         cli.destroy(stack)
