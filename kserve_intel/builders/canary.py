@@ -26,6 +26,8 @@ def _with_canary_settings(predictor: dict[str, Any], model: ModelPlan, env_extra
     container = changed["model"]
     container["args"] = list(canary.args)
     container["env"] = env_list(canary.env) + env_extra
+    if not container["env"]:
+        del container["env"]  # as for the stable predictor: an empty list is dropped by the API server
     if canary.image:
         container["image"] = canary.image
     # Another adapter set on the same base: its own storageUris (KServe v0.16+), or none.
@@ -41,7 +43,7 @@ def apply_canary(plan: StackPlan, model: ModelPlan, isvc: dict[str, Any]) -> dic
         return isvc
     predictor = isvc["spec"]["predictor"]
     # Managed variables (the token from its Secret) stay as they are.
-    managed = [e for e in predictor["model"]["env"] if "valueFrom" in e]
+    managed = [e for e in predictor["model"].get("env", []) if "valueFrom" in e]
     annotations = isvc["metadata"]["annotations"]
     if canary.revision:
         annotations["kserve-intel/canary-revision"] = canary.revision
