@@ -81,8 +81,8 @@ engine:
 cluster: venv
 	$(PY) -m engine.localcluster --kserve $(KSERVE)
 
-e2e: venv policy-venv
-	$(PY) -m pytest -q -p no:cacheprovider tests/e2e
+e2e: venv policy-venv mlflow
+	MLFLOW=$(CURDIR)/$(MLFLOW_VENV)/bin/mlflow $(PY) -m pytest -q -p no:cacheprovider tests/e2e
 
 bench: venv
 	$(PY) -m offline.bench --out docs/benchmarks.md
