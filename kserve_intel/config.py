@@ -16,7 +16,6 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -25,6 +24,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from .charts import repository_issues
+from .strict import COMMIT as _COMMIT, GIT_REF as _GIT_REF, HF_ID as _HF_ID, HTTP_URL as _HTTP_URL
+from .strict import Strict as _Strict
 from .errors import CONFIG_NAMESPACE, ConfigError, ConfigIssue
 from .k8s_names import dns1035_label, dns1123_subdomain, label_value, qualified_name
 from .registry import SECRET_FIELDS as REGISTRY_SECRET_FIELDS, RegistryConfig, RegistrySource, registry_checks
@@ -34,13 +35,9 @@ from .versions import SUPPORTED_TAGS, normalize_tag
 # --- value types -------------------------------------------------------------
 
 _QUANTITY = re.compile(r"^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+)?$")
-_HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Prometheus durations as the Prometheus Operator CRDs accept them (30s, 5m, 1h30m).
 _DURATION = re.compile(r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$")
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
-_GIT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
-_HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
 
 
@@ -162,21 +159,6 @@ RESERVED_ENV = {
     "HF_HOME": "storage",
     "HF_ENDPOINT": "hfEndpoint",
 }
-
-
-class _Strict(BaseModel):
-    """Unknown keys are errors: a typo must never fall back to a default silently."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=False,
-        frozen=True,
-        validate_default=True,
-    )
-
-    def explicitly_set(self, field: str) -> bool:
-        return field in self.model_fields_set
 
 
 # --- sections ----------------------------------------------------------------

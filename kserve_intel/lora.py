@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, field_validator
 
 from .errors import ConfigIssue
+from .strict import COMMIT as _COMMIT, GIT_REF as _GIT_REF, HF_ID as _HF_ID, Strict as _Strict
 
 if TYPE_CHECKING:  # pragma: no cover
     from .serving_stacks import ServingStack
@@ -64,23 +64,9 @@ EXISTING_KNATIVE_WARNING = (
     "Knative (kserve.knative: existing) must enable kubernetes.podspec-init-containers in config-features, "
     "or the predictor revision is refused"
 )
-_HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 # A served name clients send as `model`: no whitespace, no "=" or "," (vllm:lora_requests_info
 # joins adapter names with ","), no quotes.
 _SERVED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,127}$")
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
-_GIT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
-
-
-class _Strict(BaseModel):
-    """Same rules as the rest of the stack config (config._Strict): unknown keys are errors."""
-
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, validate_default=True,
-    )
-
-    def explicitly_set(self, name: str) -> bool:
-        return name in self.model_fields_set
 
 
 class AdapterConfig(_Strict):

@@ -92,7 +92,8 @@ def _scale(quantity: str, factor: int) -> str:
     return f"{int(digits) * factor}{suffix}"
 
 
-_COMMON_ENV = {
+# Every vLLM container's base environment (serving_stacks.py builds on it too).
+COMMON_ENV = {
     "HF_HOME": CACHE_MOUNT_PATH,
     "HF_HUB_DISABLE_XET": "1",
     # The root filesystem is read-only; everything else vLLM writes goes to /tmp.
@@ -115,7 +116,7 @@ _GAUDI_ARGS = (
 )
 
 _GAUDI_ENV = {
-    **_COMMON_ENV,
+    **COMMON_ENV,
     "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
     "PT_HPU_LAZY_MODE": "1",
     "PT_HPU_ENABLE_LAZY_COLLECTIVES": "true",
@@ -147,7 +148,7 @@ XEON = PlatformProfile(
         "--disable-log-requests",
     ),
     env=MappingProxyType({
-        **_COMMON_ENV,
+        **COMMON_ENV,
         "VLLM_CPU_KVCACHE_SPACE": "40",
         "VLLM_RPC_TIMEOUT": "100000",
         "VLLM_ALLOW_LONG_MAX_MODEL_LEN": "1",

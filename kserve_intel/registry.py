@@ -32,10 +32,10 @@ from typing import Annotated, Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 
 from .errors import ConfigIssue
+from .strict import HTTP_URL as _URL, Strict as _Strict
 
 # Where the storage initializer puts what storageUri names, and where vLLM finds the
 # mlflow.transformers layout inside it.
@@ -55,18 +55,6 @@ FETCHABLE_TEXT = "s3://, gs://, hdfs://, webhdfs://, https://<account>.blob.core
 # MLflow names: registered models allow most characters; aliases are [\w-]+ and not "latest" / "v<digits>".
 _ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _ENDPOINT = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
-_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
-
-
-class _Strict(BaseModel):
-    """Same rules as the rest of the stack config (config._Strict): unknown keys are errors."""
-
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, validate_default=True,
-    )
-
-    def explicitly_set(self, name: str) -> bool:
-        return name in self.model_fields_set
 
 
 def _version_text(value: Any) -> Any:

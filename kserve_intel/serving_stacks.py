@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from .errors import ConfigIssue
-from .platforms import CACHE_MOUNT_PATH, XEON, PlatformProfile
+from .platforms import CACHE_MOUNT_PATH, COMMON_ENV, XEON, PlatformProfile
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import StackConfig
@@ -72,16 +72,6 @@ class ServingStack:
                        capabilities=caps, command=self.command, model_positional=self.model_positional)
 
 
-_COMMON_ENV = {
-    "HF_HOME": CACHE_MOUNT_PATH,
-    "HF_HUB_DISABLE_XET": "1",
-    "HOME": "/tmp",
-    # Images run as an arbitrary non-root UID with no passwd entry: getpass.getuser() reads
-    # LOGNAME, torch.compile's cache directory reads USER.
-    "LOGNAME": "vllm",
-    "VLLM_NO_USAGE_STATS": "1",
-    "DO_NOT_TRACK": "1",
-}
 
 # Gone from vLLM since 0.10.2 (the 0.33.0 parser answers "unrecognized arguments").
 _GONE_SINCE_0_10 = {
@@ -114,7 +104,7 @@ VLLM_0_33 = ServingStack(
         "--max-num-seqs", "128",
     ),
     env=MappingProxyType({
-        **_COMMON_ENV,
+        **COMMON_ENV,
         "USER": "vllm",
         # GiB of KV cache per tensor-parallel rank, i.e. per NUMA node (TP = NUMA nodes).
         "VLLM_CPU_KVCACHE_SPACE": "40",
@@ -162,7 +152,7 @@ VLLM_0_10 = ServingStack(
 )
 
 _PLUGIN_ENV = {
-    **_COMMON_ENV,
+    **COMMON_ENV,
     "USER": "vllm",
     "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
     "PT_HPU_RECIPE_CACHE_CONFIG": f"{CACHE_MOUNT_PATH}/recipe_cache,false,1024",
@@ -260,7 +250,7 @@ VLLM_FORK_1_22 = ServingStack(
     model_positional=False,
     args=_FORK_ARGS,
     env=MappingProxyType({
-        **_COMMON_ENV,
+        **COMMON_ENV,
         "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
         "PT_HPU_LAZY_MODE": "1",
         "PT_HPU_ENABLE_LAZY_COLLECTIVES": "true",
