@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pulumi
 
-from kserve_intel.builders.model import cache_claim, inference_service, ready_timeout_minutes
+from kserve_intel.builders.model import (cache_claim, delete_timeout_minutes, inference_service, not_ready_message,
+                                         ready_timeout_minutes)
 from kserve_intel.builders.multinode import prefetch_job
 from kserve_intel.builders.scaling import scaled_object
 from kserve_intel.plan import ModelPlan, StackPlan
@@ -47,12 +48,14 @@ class ModelDeployment(pulumi.ComponentResource):
                     create=f"{plan.profile.startup_minutes}m", update=f"{plan.profile.startup_minutes}m")),
             )
             needs.append(self.weights)
-        timeout = f"{ready_timeout_minutes(plan)}m"
+        timeout = f"{ready_timeout_minutes(plan, model)}m"
         self.inference_service = apply(
             inference_service(plan, model, with_token=namespace.has_token),
             child_options(
                 self, opts, *needs,
-                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout, delete="20m"),
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout,
+                                                      delete=f"{delete_timeout_minutes(plan)}m"),
+                hooks=pulumi.ResourceHookBinding(on_error=[_explain_failure(model)]),
             ),
         )
         # KEDA before KServe v0.15: our ScaledObject drives the predictor Deployment.
@@ -89,6 +92,27 @@ class ModelDeployment(pulumi.ComponentResource):
             if self.model.canary is not None and self.model.canary.source is not None:
                 summary["canarySource"] = self.model.canary.source.summary()
         return summary
+
+
+_HOOKS: dict[str, pulumi.ErrorHook] = {}
+
+
+def _explain_failure(model: ModelPlan) -> pulumi.ErrorHook:
+    """An error hook that logs, beside the provider's error, which model failed and what to run next.
+
+    The provider's own text (pulumi-kubernetes 4.25.0, pkg/await) names the object and says "timed out
+    waiting for the condition"; this adds the model, its timeout key and the kubectl commands. It never
+    retries. It runs where the program runs (`up`, `preview`, `destroy --run-program`); a plain
+    `pulumi destroy` has no program, so the engine reports the hook as not registered after the
+    provider's delete error (docs/troubleshooting.md).
+    """
+    name = f"kserve-intel-explain-{model.name}"
+    if name not in _HOOKS:
+        def explain(args: pulumi.ErrorHookArgs) -> bool:
+            pulumi.log.error(not_ready_message(model, args.failed_operation, list(args.errors)))
+            return False
+        _HOOKS[name] = pulumi.ErrorHook(name, explain)
+    return _HOOKS[name]
 
 
 def _skip_await(manifest: dict) -> dict:

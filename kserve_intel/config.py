@@ -284,6 +284,12 @@ class CanaryConfig(_Strict):
         return any(v is not None for v in (self.image, self.revision, self.extra_args, self.env, self.source, self.adapters))
 
 
+# Bounds of the wait keys (minutes): a day for a model to load, two hours for an InferenceService to go.
+MAX_READY_TIMEOUT_MINUTES = 1440
+DEFAULT_DELETE_TIMEOUT_MINUTES = 20
+MAX_DELETE_TIMEOUT_MINUTES = 120
+
+
 class ModelLocalCacheConfig(_Strict):
     """This model's weights are kept on the node group's local disks (a LocalModelCache)."""
 
@@ -318,6 +324,8 @@ class ModelConfig(_Strict):
     adapters: list[AdapterConfig] = Field(default_factory=list, max_length=64)
     # Adapter limits (--max-loras, --max-lora-rank, --max-cpu-loras); None: the platform's defaults.
     lora: LoraLimitsConfig | None = None
+    # How long `pulumi up` waits for this model to be Ready; None: the stack's readyTimeoutMinutes.
+    ready_timeout_minutes: int | None = Field(default=None, ge=1, le=MAX_READY_TIMEOUT_MINUTES)
 
     @field_validator("extra_args")
     @classmethod
@@ -659,6 +667,11 @@ class StackConfig(_Strict):
     serving_stack: str | None = Field(default=None, min_length=1, max_length=63)
     # The Gaudi software release the nodes' driver runs, e.g. "1.22" or "1.24.1".
     gaudi_software: str | None = Field(default=None, pattern=r"^1\.[0-9]{1,3}(\.[0-9]{1,3})?$")
+    # How long `pulumi up` waits for each model to be Ready; None: the platform's startup window + image pull.
+    ready_timeout_minutes: int | None = Field(default=None, ge=1, le=MAX_READY_TIMEOUT_MINUTES)
+    # How long `pulumi destroy` (or removing a model) waits for an InferenceService to be gone (its
+    # finalizer needs the KServe controller); then it fails and says what is stuck instead of hanging.
+    delete_timeout_minutes: int = Field(default=DEFAULT_DELETE_TIMEOUT_MINUTES, ge=1, le=MAX_DELETE_TIMEOUT_MINUTES)
 
     @field_validator("models", mode="before")
     @classmethod

@@ -52,6 +52,8 @@ class ModelPlan:
     source: registry.ResolvedSource | None = None
     # LoRA adapters on this base (kserve_intel/lora.py); None: no adapters.
     lora: lora_rules.LoraPlan | None = None
+    # How long `pulumi up` waits for it to be Ready (models[].readyTimeoutMinutes, else the stack's).
+    ready_timeout_minutes: int = 90
 
     @property
     def multinode(self) -> bool:
@@ -154,6 +156,15 @@ class StackPlan:
     def external_url(self, model: ModelPlan) -> str:
         """Where the cluster's ingress serves a model (the InferenceService's status.url)."""
         return model.external_url(self.config.kserve.ingress_domain, self.knative_predictor_urls)
+
+
+# Extra time on top of the platform's startup window for pulling a multi-GB image.
+IMAGE_PULL_MINUTES = 30
+
+
+def stack_ready_timeout_minutes(config: StackConfig, profile: PlatformProfile) -> int:
+    """The stack-wide ready timeout: `readyTimeoutMinutes`, else the startup window plus the image pull."""
+    return config.ready_timeout_minutes or profile.startup_minutes + IMAGE_PULL_MINUTES
 
 
 def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
@@ -375,6 +386,7 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
         local_cache_size=model.local_cache.size if model.local_cache is not None and node_group is not None else None,
         source=source,
         lora=lora,
+        ready_timeout_minutes=model.ready_timeout_minutes or stack_ready_timeout_minutes(config, profile),
     )
 
 

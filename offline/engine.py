@@ -39,6 +39,8 @@ class Registration:
     additional_secret_outputs: list[str]
     # `retain_on_delete`: `pulumi destroy` forgets the object instead of deleting it.
     retain_on_delete: bool = False
+    # Names of the error hooks bound to it (`hooks.on_error`).
+    error_hooks: list[str] = field(default_factory=list)
 
     @property
     def manifest(self) -> dict[str, Any] | None:
@@ -201,6 +203,7 @@ def evaluate(
                     custom_timeouts={k: v for k, v in (("create", timeouts.create), ("update", timeouts.update), ("delete", timeouts.delete)) if v},
                     additional_secret_outputs=list(request.additionalSecretOutputs),
                     retain_on_delete=request.HasField("retainOnDelete") and request.retainOnDelete,
+                    error_hooks=list(request.hooks.on_error) if request.HasField("hooks") else [],
                 ))
             return response
 

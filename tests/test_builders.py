@@ -262,3 +262,22 @@ def test_max_name_length_tracks_the_namespace(namespace):
 def test_labels_are_the_recommended_set():
     labels = naming.labels("r1", "inference-server", "v0.10.2")
     assert set(labels) == {f"app.kubernetes.io/{k}" for k in ("name", "instance", "component", "part-of", "managed-by", "version")}
+
+
+def test_a_failed_model_is_named_with_what_to_run():
+    from kserve_intel.builders.model import not_ready_message
+    from kserve_intel.config import load_config
+    from kserve_intel.plan import build_plan
+
+    plan = build_plan(load_config({"kserve-intel:platform": "xeon", "kserve-intel:namespace": "models",
+                                   "kserve-intel:models": '[{"id": "Qwen/Qwen2.5-7B-Instruct", "name": "qwen", '
+                                                          '"readyTimeoutMinutes": 3}]'}))
+    (model,) = plan.models
+    created = not_ready_message(model, "create", ["resource models/qwen was successfully created, but ...\n"
+                                                  "timed out waiting for the condition"])
+    assert "model qwen (Qwen/Qwen2.5-7B-Instruct) did not become Ready within 3 min" in created
+    assert "timed out waiting for the condition" in created
+    assert "kubectl -n models describe inferenceservice qwen" in created
+    deleted = not_ready_message(model, "delete", ["timed out"])
+    assert "was not deleted within deleteTimeoutMinutes" in deleted
+    assert "kubectl -n kserve get pods" in deleted and "patch inferenceservice qwen" in deleted

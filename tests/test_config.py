@@ -99,6 +99,11 @@ BAD_INPUTS = [
     ({"platform": "xeon", "models": [{"id": "a/b", "env": {"HF_TOKEN": "x"}, "gated": False}]}, ["kserve-intel:models[0].env", "use hfToken instead"]),
     ({"platform": "xeon", "models": [{"id": "a/b", "resources": {"limits": {"memory": "8GB"}}, "gated": False}]}, ["kserve-intel:models[0].resources.limits.memory", "Kubernetes quantity"]),
     ({"platform": "xeon", "models": [{"id": "a/b", "replicas": 2}]}, ["kserve-intel:models[0].replicas", "unknown key; allowed keys: id, name"]),
+    ({"platform": "xeon", "readyTimeoutMinutes": 0}, ['kserve-intel:readyTimeoutMinutes = "0"', "greater than or equal to 1"]),
+    ({"platform": "xeon", "readyTimeoutMinutes": "soon"}, ['kserve-intel:readyTimeoutMinutes = "soon"', "integer"]),
+    ({"platform": "xeon", "deleteTimeoutMinutes": 121}, ['kserve-intel:deleteTimeoutMinutes = "121"', "less than or equal to 120"]),
+    ({"platform": "xeon", "models": [{"id": "a/b", "readyTimeoutMinutes": 1441, "gated": False}]},
+     ["kserve-intel:models[0].readyTimeoutMinutes = 1441", "less than or equal to 1440"]),
 ]
 
 

@@ -126,6 +126,25 @@ def test_isvc_waits_for_readiness_long_enough_for_a_large_model(committed):
         assert isvc.custom_timeouts["create"] == f"{int(annotations['pulumi.com/timeoutSeconds']) // 60}m"
 
 
+def test_ready_and_delete_timeouts_are_configurable_per_model_and_stack():
+    evaluation = run_stack("xeon", readyTimeoutMinutes=7, deleteTimeoutMinutes=3, models=[
+        {"id": "Qwen/Qwen2.5-7B-Instruct", "name": "slow", "readyTimeoutMinutes": 2},
+        {"id": "Qwen/Qwen2.5-7B-Instruct", "name": "fast"}])
+    by_name = {r.inputs["metadata"]["name"]: r for r in evaluation.of_type(ISVC)}
+    assert by_name["slow"].inputs["metadata"]["annotations"]["pulumi.com/timeoutSeconds"] == "120"
+    assert by_name["slow"].custom_timeouts == {"create": "2m", "update": "2m", "delete": "3m"}
+    assert by_name["fast"].inputs["metadata"]["annotations"]["pulumi.com/timeoutSeconds"] == "420"
+    assert by_name["fast"].custom_timeouts == {"create": "7m", "update": "7m", "delete": "3m"}
+    # One error hook per model explains a failure of its InferenceService (which model, what to run).
+    assert by_name["slow"].error_hooks == ["kserve-intel-explain-slow"]
+    assert by_name["fast"].error_hooks == ["kserve-intel-explain-fast"]
+
+
+def test_default_timeouts_are_the_platform_window_and_twenty_minutes(committed):
+    for isvc in committed["xeon"].of_type(ISVC):
+        assert isvc.custom_timeouts == {"create": "90m", "update": "90m", "delete": "20m"}
+
+
 @pytest.mark.parametrize("overrides,fragment", [
     ({"models": [{"id": "Qwen/Qwen2.5-7B-Instruct", "tensorParallelSize": 9}]}, "kserve-intel:models[0].tensorParallelSize = 9"),
     ({"storage": {"size": "100GB"}}, 'kserve-intel:storage.size = "100GB"'),

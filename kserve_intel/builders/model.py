@@ -8,7 +8,7 @@ from typing import Any
 from .. import naming
 from ..config import DEFAULT_HF_ENDPOINT
 from ..platforms import CACHE_MOUNT_PATH
-from ..plan import ModelPlan, StackPlan
+from ..plan import ModelPlan, StackPlan, stack_ready_timeout_minutes
 from .canary import apply_canary
 from .local_cache import apply_local_cache
 from .multinode import apply_multinode
@@ -18,8 +18,6 @@ from .scaling import predictor_scaling
 from .security import pod_security_context
 
 CACHE_VOLUME = "model-cache"
-# Extra time on top of the startup window for pulling a multi-GB image.
-IMAGE_PULL_MINUTES = 30
 
 
 def model_namespace(plan: StackPlan) -> dict[str, Any]:
@@ -75,9 +73,35 @@ def cache_claim(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
     }
 
 
-def ready_timeout_minutes(plan: StackPlan) -> int:
-    """How long `pulumi up` waits for a model to become Ready."""
-    return plan.profile.startup_minutes + IMAGE_PULL_MINUTES
+def ready_timeout_minutes(plan: StackPlan, model: ModelPlan | None = None) -> int:
+    """How long `pulumi up` waits for a model (None: for any model of the stack) to become Ready."""
+    if model is not None:
+        return model.ready_timeout_minutes
+    return max([stack_ready_timeout_minutes(plan.config, plan.profile), *(m.ready_timeout_minutes for m in plan.models)])
+
+
+def delete_timeout_minutes(plan: StackPlan) -> int:
+    """How long `pulumi destroy` waits for an InferenceService to be gone before it fails."""
+    return plan.config.delete_timeout_minutes
+
+
+def not_ready_message(model: ModelPlan, operation: str, errors: list[str]) -> str:
+    """What `pulumi up` adds when a model's InferenceService failed: which model, what to run next."""
+    ns, name = model.namespace, model.name
+    selector = f"serving.kserve.io/inferenceservice={name}"
+    last = errors[0].strip().splitlines()[-1].strip() if errors else "unknown error"
+    if operation == "delete":
+        return (
+            f"model {name} ({model.id}): its InferenceService {ns}/{name} was not deleted within "
+            f"deleteTimeoutMinutes ({last}). Its finalizer needs the KServe controller: check "
+            f"`kubectl -n kserve get pods` (the controller must run), then re-run `pulumi destroy`. "
+            f"If the controller is gone for good: `kubectl -n {ns} patch inferenceservice {name} --type=merge "
+            f"-p '{{\"metadata\":{{\"finalizers\":null}}}}'`.")
+    return (
+        f"model {name} ({model.id}) did not become Ready within {model.ready_timeout_minutes} min "
+        f"(readyTimeoutMinutes; {last}). Look at `kubectl -n {ns} describe inferenceservice {name}` and "
+        f"`kubectl -n {ns} get pods -l {selector}` (Pending: see the pod's events for scheduling; not Ready: "
+        f"`kubectl -n {ns} logs -l {selector}`). The other models are not affected; fix it and re-run `pulumi up`.")
 
 
 def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[str, Any]:
@@ -129,7 +153,7 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         predictor["terminationGracePeriodSeconds"] = 120
     if profile.runtime_class_name:
         predictor["runtimeClassName"] = profile.runtime_class_name
-    timeout = ready_timeout_minutes(plan) * 60
+    timeout = ready_timeout_minutes(plan, model) * 60
     if serverless:
         # Knative's default progress deadline (10 min) kills a loading LLM pod (kserve/kserve#3795).
         scaling_annotations = {**scaling_annotations, "serving.knative.dev/progress-deadline": f"{timeout // 60}m"}
