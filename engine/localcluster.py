@@ -72,6 +72,8 @@ NEVER_READY_LABEL = "kserve-intel.local/never-ready"
 READY_DELAY_ANNOTATION = "pod-ready.stage.kwok.x-k8s.io/delay"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 GAUDI_RESOURCE = "habana.ai/gaudi"
+# KServe's label on every pod of an InferenceService.
+ISVC_LABEL = "serving.kserve.io/inferenceservice"
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,10 @@ CONTROLLERS = (
 )
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kserve")
+# The ports each component serves on (keys of LocalCluster.ports).
+COMPONENT_PORTS = {"etcd": ("etcd", "etcd-peer"), "kube-apiserver": ("kube-apiserver",),
+                   "kube-controller-manager": ("kube-controller-manager",), "kube-scheduler": ("kube-scheduler",),
+                   "kwok": ("kwok",), "kserve": ("kserve-webhook", "kserve-probe")}
 
 
 class ClusterError(RuntimeError):
@@ -159,6 +165,15 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def reserve_port() -> tuple[int, socket.socket]:
+    """A free port and a socket bound to it on every interface (not listening), held until the component that
+    is to serve on it starts: while it is held, no other process (another cluster on the machine, an outgoing
+    connection's ephemeral port) can be given it, so parallel clusters cannot collide."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("0.0.0.0", 0))
+    return sock.getsockname()[1], sock
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.25,
@@ -330,10 +345,13 @@ class LocalCluster:
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else None
         self.ready_delay_seconds = ready_delay_seconds
+        # InferenceServices whose pods stay unready (configure_pods): a model that never loads.
+        self.never_ready_isvcs: frozenset[str] = frozenset()
         self.nodes_per_platform = nodes_per_platform
         self.install_kserve = install_kserve
         self.kubeconfig: Path | None = None
         self.ports: dict[str, int] = {}
+        self._reserved: dict[str, socket.socket] = {}
         self._procs: dict[str, _Proc] = {}
         self._api: _Api | None = None
         self._lock = threading.Lock()
@@ -385,6 +403,9 @@ class LocalCluster:
         for name in reversed(COMPONENTS):
             if name in self._procs:
                 self.stop_component(name)
+        for held in self._reserved.values():
+            held.close()
+        self._reserved.clear()
         if self._own_workdir and self.workdir and not keep_workdir and not os.environ.get("KSERVE_INTEL_KEEP_CLUSTER"):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -409,6 +430,33 @@ class LocalCluster:
             pass
         proc.log.close() if hasattr(proc, "log") else None  # type: ignore[attr-defined]
 
+    def configure_pods(self, ready_delay_seconds: float | None = None,
+                       never_ready_isvcs: frozenset[str] | set[str] | None = None) -> None:
+        """Change how fake pods behave from now on (kwok restarts with new stages; running pods keep their
+        state, pods still Pending are looked at again): the readiness delay, and the InferenceServices
+        whose pods never turn Ready (a model that cannot start)."""
+        if ready_delay_seconds is not None:
+            self.ready_delay_seconds = ready_delay_seconds
+        if never_ready_isvcs is not None:
+            self.never_ready_isvcs = frozenset(never_ready_isvcs)
+        self.stop_component("kwok")
+        self._procs.pop("kwok", None)  # redefine: the stages file is written from the new settings
+        self._start_kwok()
+
+    def remove_nodes(self, platform: str) -> list[str]:
+        """Delete the platform's fake nodes (their pods are evicted by the garbage collector); add_nodes restores."""
+        names = self.node_names(platform)
+        for node in names:
+            self.api.request("DELETE", f"/api/v1/nodes/{node}")
+        return names
+
+    def add_nodes(self, platform: str | None = None) -> None:
+        """(Re)create the fake nodes of one platform (all when None) and wait until kwok reports them Ready."""
+        for kind in NODE_KINDS:
+            if platform in (None, kind.platform):
+                self._create_nodes(kind)
+        self._wait_nodes_ready()
+
     def _start_kwok(self, attempts: int = 3) -> None:
         """kwok v0.8.0 sometimes panics while registering its CEL types at start (easycel getTrait, seen once
         in a clean-clone CI run); a restart gets past it. Any other failure still fails after the attempts."""
@@ -429,6 +477,10 @@ class LocalCluster:
         self._procs[name] = proc
         if proc.popen is not None and proc.popen.poll() is None:
             return
+        for port in COMPONENT_PORTS[name]:  # hand the held ports over to the component
+            held = self._reserved.pop(port, None)
+            if held is not None:
+                held.close()
         log = open(self.log_path(name), "ab")
         log.write(f"\n===== start {time.strftime('%H:%M:%S')}: {' '.join(proc.argv)}\n".encode())
         log.flush()
@@ -465,7 +517,8 @@ class LocalCluster:
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
         for comp in ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
                      "kwok", "kserve-webhook", "kserve-probe"):
-            self.ports.setdefault(comp, free_port())
+            if comp not in self.ports:
+                self.ports[comp], self._reserved[comp] = reserve_port()
         pki_dir = self.workdir / "pki"
         if not (pki_dir / "admin.crt").exists():
             pki = _Pki(pki_dir)
@@ -622,21 +675,25 @@ class LocalCluster:
         if out.returncode != 0:
             raise ClusterError(f"kubectl apply failed: {out.stderr.strip()}")
 
+    def _create_nodes(self, kind: NodeKind) -> None:
+        api = self.api
+        for node in self.node_names(kind.platform):
+            labels = {"kubernetes.io/hostname": node, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                      "type": "kwok", PLATFORM_LABEL: kind.platform, **kind.labels}
+            api.create("/api/v1/nodes", {
+                "apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": node, "labels": labels, "annotations": {KWOK_NODE_ANNOTATION: "fake"}},
+                "spec": {"taints": [dict(t) for t in kind.taints]},
+            })
+            # Capacity lives in status: set it before kwok initialises the node (which keeps it).
+            api.ok("PATCH", f"/api/v1/nodes/{node}/status",
+                   {"status": {"capacity": kind.capacity, "allocatable": kind.capacity}},
+                   content_type="application/merge-patch+json")
+
     def _bootstrap(self) -> None:
         api = self.api
         for kind in NODE_KINDS:
-            for node in self.node_names(kind.platform):
-                labels = {"kubernetes.io/hostname": node, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-                          "type": "kwok", PLATFORM_LABEL: kind.platform, **kind.labels}
-                api.create("/api/v1/nodes", {
-                    "apiVersion": "v1", "kind": "Node",
-                    "metadata": {"name": node, "labels": labels, "annotations": {KWOK_NODE_ANNOTATION: "fake"}},
-                    "spec": {"taints": [dict(t) for t in kind.taints]},
-                })
-                # Capacity lives in status: set it before kwok initialises the node (which keeps it).
-                api.ok("PATCH", f"/api/v1/nodes/{node}/status",
-                       {"status": {"capacity": kind.capacity, "allocatable": kind.capacity}},
-                       content_type="application/merge-patch+json")
+            self._create_nodes(kind)
         api.create("/apis/node.k8s.io/v1/runtimeclasses", {
             "apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "habana"}, "handler": "habana"})
         # Default StorageClass: kwok's own (module file), served by the volume stages below.
@@ -693,6 +750,10 @@ class LocalCluster:
                 if doc["metadata"]["name"] == "pod-ready":
                     doc["spec"]["selector"]["matchExpressions"].append(
                         {"key": f'.metadata.labels["{NEVER_READY_LABEL}"]', "operator": "DoesNotExist"})
+                    if self.never_ready_isvcs:
+                        doc["spec"]["selector"]["matchExpressions"].append(
+                            {"key": f'.metadata.labels["{ISVC_LABEL}"]', "operator": "NotIn",
+                             "values": sorted(self.never_ready_isvcs)})
                     doc["spec"]["delay"] = {
                         "durationMilliseconds": int(self.ready_delay_seconds * 1000),
                         "durationFrom": {"expressionFrom": f'.metadata.annotations["{READY_DELAY_ANNOTATION}"]'},

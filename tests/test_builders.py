@@ -278,6 +278,17 @@ def test_a_failed_model_is_named_with_what_to_run():
     assert "model qwen (Qwen/Qwen2.5-7B-Instruct) did not become Ready within 3 min" in created
     assert "timed out waiting for the condition" in created
     assert "kubectl -n models describe inferenceservice qwen" in created
+    refused = not_ready_message(model, "create", ['resource models/qwen was not successfully created by the '
+                                                  'Kubernetes API server: Internal error occurred: failed calling '
+                                                  'webhook "inferenceservice.kserve-webhook-server.defaulter"'])
+    assert "model qwen (Qwen/Qwen2.5-7B-Instruct): the API server refused" in refused
+    assert "kubectl -n kserve get pods" in refused and "did not become Ready" not in refused
+    other = not_ready_message(model, "update", ["admission webhook denied the request: bad field"])
+    assert "failed (admission webhook denied the request: bad field)" in other
+    assert not_ready_message(model, "create", ["... failed to fully initialize or become live: context canceled"]) is None
+    conflict = not_ready_message(model, "update", ["Server-Side Apply field conflict detected. ... conflict with "
+                                                    '"kubectl-edit": .spec.predictor.model.args'])
+    assert "PULUMI_K8S_ENABLE_PATCH_FORCE=true pulumi up --refresh" in conflict
     deleted = not_ready_message(model, "delete", ["timed out"])
     assert "was not deleted within deleteTimeoutMinutes" in deleted
     assert "kubectl -n kserve get pods" in deleted and "patch inferenceservice qwen" in deleted

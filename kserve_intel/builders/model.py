@@ -85,11 +85,20 @@ def delete_timeout_minutes(plan: StackPlan) -> int:
     return plan.config.delete_timeout_minutes
 
 
-def not_ready_message(model: ModelPlan, operation: str, errors: list[str]) -> str:
-    """What `pulumi up` adds when a model's InferenceService failed: which model, what to run next."""
+def not_ready_message(model: ModelPlan, operation: str, errors: list[str]) -> str | None:
+    """What `pulumi up` adds when a model's InferenceService failed: which model, why, what to run next.
+
+    `errors` are the provider's messages, newest first (pulumi-kubernetes 4.25.0: "... was successfully created,
+    but the Kubernetes API server reported that it failed to fully initialize or become live: timed out waiting
+    for the condition", "... was not successfully created by the Kubernetes API server: <API error>"). None for
+    an operation the user cancelled (Ctrl-C): the CLI says so already.
+    """
     ns, name = model.namespace, model.name
     selector = f"serving.kserve.io/inferenceservice={name}"
-    last = errors[0].strip().splitlines()[-1].strip() if errors else "unknown error"
+    text = errors[0] if errors else "unknown error"
+    last = text.strip().splitlines()[-1].strip() if text.strip() else "unknown error"
+    if "context canceled" in text:
+        return None
     if operation == "delete":
         return (
             f"model {name} ({model.id}): its InferenceService {ns}/{name} was not deleted within "
@@ -97,9 +106,25 @@ def not_ready_message(model: ModelPlan, operation: str, errors: list[str]) -> st
             f"`kubectl -n kserve get pods` (the controller must run), then re-run `pulumi destroy`. "
             f"If the controller is gone for good: `kubectl -n {ns} patch inferenceservice {name} --type=merge "
             f"-p '{{\"metadata\":{{\"finalizers\":null}}}}'`.")
+    if "field conflict" in text:
+        return (
+            f"model {name} ({model.id}): a field of its InferenceService {ns}/{name} that the stack sets was "
+            f"changed by someone else (kubectl edit?), so server-side apply refuses to take it back. "
+            f"`pulumi preview --refresh --diff` shows the change; to restore the stack's value run "
+            f"`PULUMI_K8S_ENABLE_PATCH_FORCE=true pulumi up --refresh`; to keep it, put it in the stack's config.")
+    if "failed calling webhook" in text:
+        return (
+            f"model {name} ({model.id}): the API server refused its InferenceService because KServe's webhook "
+            f"did not answer: the KServe controller, which serves the webhooks, is down or unreachable. Check "
+            f"`kubectl -n kserve get pods` and `kubectl -n kserve logs deploy/kserve-controller-manager`; when it "
+            f"runs again, re-run `pulumi up`.")
+    if "timed out" not in text and "failed to fully initialize" not in text:
+        return (
+            f"model {name} ({model.id}): its InferenceService {ns}/{name} failed ({last[:300]}). "
+            f"Fix what the error names and re-run `pulumi up`.")
     return (
         f"model {name} ({model.id}) did not become Ready within {model.ready_timeout_minutes} min "
-        f"(readyTimeoutMinutes; {last}). Look at `kubectl -n {ns} describe inferenceservice {name}` and "
+        f"(readyTimeoutMinutes; {last[:300]}). Look at `kubectl -n {ns} describe inferenceservice {name}` and "
         f"`kubectl -n {ns} get pods -l {selector}` (Pending: see the pod's events for scheduling; not Ready: "
         f"`kubectl -n {ns} logs -l {selector}`). The other models are not affected; fix it and re-run `pulumi up`.")
 

@@ -87,6 +87,18 @@ class PulumiCLI:
                                  f"{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}")
         return result
 
+    def start(self, *args: str, stack: str | None = None, env: Mapping[str, str] | None = None,
+              log: Path | None = None) -> subprocess.Popen:
+        """Start a command in the background, in a process group of its own (the CLI, its language host and
+        provider), so a test can interrupt it (SIGINT to the CLI) or kill it all (SIGKILL to the group)."""
+        argv = ["pulumi", *args, "--non-interactive"] + (["--stack", stack] if stack else [])
+        log = log or (self.workdir / f"{args[0]}-{time.monotonic_ns()}.log")
+        with open(log, "w") as out:
+            proc = subprocess.Popen(argv, cwd=self.project, env={**self.env, **(env or {})}, stdout=out,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc.log_path = log  # type: ignore[attr-defined]  # what it printed
+        return proc
+
     def init(self, stack: str, config: Mapping[str, Any], secrets: Mapping[str, str] | None = None) -> None:
         """Create the stack and write its config file: plain values as YAML, secrets through the CLI."""
         self.run("stack", "init", stack, "--secrets-provider", "passphrase")
