@@ -273,10 +273,12 @@ def test_a_failed_model_is_named_with_what_to_run():
                                    "kserve-intel:models": '[{"id": "Qwen/Qwen2.5-7B-Instruct", "name": "qwen", '
                                                           '"readyTimeoutMinutes": 3}]'}))
     (model,) = plan.models
-    created = not_ready_message(model, "create", ["resource models/qwen was successfully created, but ...\n"
-                                                  "timed out waiting for the condition"])
+    created = not_ready_message(model, "create", ["1 error occurred:\n\t* resource \"urn:pulumi:s::p::t::n\" was "
+                                                  "successfully created, but the Kubernetes API server reported that "
+                                                  "it failed to fully initialize or become live: timed out waiting "
+                                                  "for the condition"])
     assert "model qwen (Qwen/Qwen2.5-7B-Instruct) did not become Ready within 3 min" in created
-    assert "timed out waiting for the condition" in created
+    assert "(readyTimeoutMinutes; timed out waiting for the condition)" in created
     assert "kubectl -n models describe inferenceservice qwen" in created
     refused = not_ready_message(model, "create", ['resource models/qwen was not successfully created by the '
                                                   'Kubernetes API server: Internal error occurred: failed calling '

@@ -97,6 +97,8 @@ def not_ready_message(model: ModelPlan, operation: str, errors: list[str]) -> st
     selector = f"serving.kserve.io/inferenceservice={name}"
     text = errors[0] if errors else "unknown error"
     last = text.strip().splitlines()[-1].strip() if text.strip() else "unknown error"
+    for marker in (" become live: ", " by the Kubernetes API server: "):  # the cause, without the URN before it
+        last = last.split(marker, 1)[-1]
     if "context canceled" in text:
         return None
     if operation == "delete":
