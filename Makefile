@@ -16,13 +16,16 @@ TOKEN  ?=
 SMOKE_ARGS ?=
 # make up ADOPT=1: adopt the namespace and model caches a previous destroy retained.
 ADOPT  ?=
+# Resource operations Pulumi runs at once. Its default is 4 per CPU (8 on 2 cores), and each model's await
+# holds one for the model's whole load, so more models than that would roll out in waves (docs/troubleshooting.md).
+PARALLEL ?= 64
 
 # The real Pulumi CLI: yours if `pulumi` is on PATH, else the one engine/build.sh builds from Go modules.
 PULUMI := engine/with-engine.sh pulumi
 # make cluster KSERVE=v0.13.0: the KServe release the local cluster runs.
 KSERVE ?= v0.20.0
 
-.PHONY: help venv checkov mlflow vllm-parsers test e2e engine cluster bench render validate golden schema smoke preview up destroy login stack policy-venv
+.PHONY: help venv checkov mlflow vllm-parsers test e2e scale engine cluster bench bench-engine render validate golden schema smoke preview up destroy login stack policy-venv
 
 help:
 	@echo "make test                    create .venv and run the test suite"
@@ -34,6 +37,8 @@ help:
 	@echo "make cluster [KSERVE=v0.13.0]  run a local control plane + KServe in the foreground"
 	@echo "make e2e                     the end-to-end tests: real CLI and provider against the local cluster"
 	@echo "make bench                   benchmark the program for 1-100 models, write docs/benchmarks.md"
+	@echo "make bench-engine            real CLI + provider on the local cluster: preview/up times, peak memory"
+	@echo "make scale                   50 models on one stack on the local cluster (not in make e2e)"
 	@echo "make preview|up|destroy STACK=xeon   run Pulumi against your cluster"
 	@echo "make up STACK=xeon ADOPT=1   up after a destroy: adopt the retained namespace and model caches"
 	@echo "make smoke STACK=xeon [URL=http://host/v1] [TOKEN=...]   chat + completion against every model"
@@ -87,6 +92,14 @@ e2e: venv policy-venv mlflow
 bench: venv
 	$(PY) -m offline.bench --out docs/benchmarks.md
 
+# The real engine against the local cluster (about 10 minutes here); its section of docs/benchmarks.md.
+bench-engine: venv
+	$(PY) -m offline.bench_engine --parallel $(PARALLEL) --out docs/benchmarks.md
+
+# 50 models on one stack, up and destroy (minutes; not part of .ci/run).
+scale: venv policy-venv
+	KSERVE_INTEL_SCALE=1 $(PY) -m pytest -q -s -p no:cacheprovider tests/e2e/test_scale.py
+
 render: venv
 	$(PY) -m offline.render --stack $(STACK) $(foreach kv,$(SET),--set $(kv))
 
@@ -114,13 +127,13 @@ policy/venv/.installed: policy/requirements.txt
 policy-venv: policy/venv/.installed
 
 preview: stack policy-venv
-	$(PULUMI) preview --stack $(STACK) --diff --policy-pack policy
+	$(PULUMI) preview --stack $(STACK) --diff --parallel $(PARALLEL) --policy-pack policy
 
 up: stack policy-venv
-	$(if $(ADOPT),PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true) $(PULUMI) up --stack $(STACK) --policy-pack policy
+	$(if $(ADOPT),PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true) $(PULUMI) up --stack $(STACK) --parallel $(PARALLEL) --policy-pack policy
 
 destroy: stack
-	$(PULUMI) destroy --stack $(STACK)
+	$(PULUMI) destroy --stack $(STACK) --parallel $(PARALLEL)
 
 smoke: venv
 	$(if $(TOKEN),SMOKE_TOKEN=$(TOKEN)) $(PY) -m tools.smoke --stack $(STACK) $(if $(URL),--url $(URL)) $(SMOKE_ARGS)

@@ -268,7 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.out:
         out = args.out if args.out.is_absolute() else PROJECT_ROOT / args.out
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(report)
+        from offline.bench_engine import kept_section  # `make bench-engine`'s section of the same report stays
+        kept = kept_section(out)
+        out.write_text(report + ("\n" + kept if kept else ""))
         print(f"wrote {out}", file=sys.stderr)
     # Goals are reported, not enforced: timing depends on the machine.
     return 0

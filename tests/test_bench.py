@@ -49,3 +49,25 @@ def test_bench_runs_and_the_chain_does_not_grow_with_models():
     report = bench.markdown([baseline, one, two], "xeon", repeat=1)
     assert "| 2 models |" in report and "| empty program |" in report
     assert "met: the dependency chain does not grow" in report
+
+
+def test_engine_report_section_is_replaced_and_kept_by_make_bench(tmp_path):
+    from offline.bench_engine import END, START, Run, Size, kept_section, markdown, replace_section
+
+    results = {"cluster_seconds": 20.0, "destroy": {"1 model": 3.0, "20 models": 9.0}, "parallel": 64,
+               "preview": [Size("empty program", None, [Run(2.0, {"CLI": 100 * 1024})]),
+                           Size("1 model", 1, [Run(4.0, {"CLI": 120 * 1024, "provider": 60 * 1024})]),
+                           Size("50 models", 50, [Run(6.45, {"CLI": 150 * 1024})])],
+               "up": [Size("1 model", 1, [Run(25.0)]), Size("20 models", 20, [Run(30.0)])]}
+    section = markdown(results, repeat=1, ready_delay=20)
+    assert section.startswith(START) and section.rstrip().endswith(END)
+    assert "| 1 model | 4.00 s | 2.00x |" in section and "| 120 MiB |" in section
+    assert "met: preview cost per additional model under 100 ms (50 ms, from 1 to 50 models)" in section
+    assert "met: `up` of 20 models within 1.5x of 1 model (1.20x" in section
+    report = tmp_path / "benchmarks.md"
+    report.write_text("# Benchmarks\n\nmock figures\n")
+    replace_section(report, section)
+    replace_section(report, section.replace("4.00 s", "5.00 s"))  # a second run replaces, never appends
+    text = report.read_text()
+    assert text.count(START) == 1 and "5.00 s" in text and "mock figures" in text
+    assert kept_section(report).startswith(START) and "5.00 s" in kept_section(report)
