@@ -99,6 +99,18 @@ class PulumiCLI:
         proc.log_path = log  # type: ignore[attr-defined]  # what it printed
         return proc
 
+    def processes(self) -> list[int]:
+        """Pids of processes started from this harness's Pulumi home (the plugins it installed there)."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if str(self.home).encode() in (entry / "cmdline").read_bytes():
+                        pids.append(int(entry.name))
+                except OSError:
+                    pass
+        return pids
+
     def init(self, stack: str, config: Mapping[str, Any], secrets: Mapping[str, str] | None = None) -> None:
         """Create the stack and write its config file: plain values as YAML, secrets through the CLI."""
         self.run("stack", "init", stack, "--secrets-provider", "passphrase")
