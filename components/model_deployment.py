@@ -94,27 +94,23 @@ class ModelDeployment(pulumi.ComponentResource):
         return summary
 
 
-_HOOKS: dict[str, pulumi.ErrorHook] = {}
-
-
 def _explain_failure(model: ModelPlan) -> pulumi.ErrorHook:
-    """An error hook that logs, beside the provider's error, which model failed and what to run next.
+    """An error hook that logs, beside the provider's error, which model failed, why and what to run next.
 
     The provider's own text (pulumi-kubernetes 4.25.0, pkg/await) names the object and says "timed out
     waiting for the condition"; this adds the model, its timeout key and the kubectl commands. It never
     retries. It runs where the program runs (`up`, and `destroy --run-program`); a plain `pulumi destroy`
     runs no program, so a stuck delete shows the provider's text only (its finalizer warning and timeout,
-    tests/e2e/test_faults.py), and docs/troubleshooting.md says what to run.
+    tests/e2e/test_faults.py), and docs/troubleshooting.md says what to run. One per model: its name is
+    unique in the stack because model names are.
     """
-    name = f"kserve-intel-explain-{model.name}"
-    if name not in _HOOKS:
-        def explain(args: pulumi.ErrorHookArgs) -> bool:
-            message = not_ready_message(model, args.failed_operation, list(args.errors))
-            if message:
-                pulumi.log.error(message)
-            return False
-        _HOOKS[name] = pulumi.ErrorHook(name, explain)
-    return _HOOKS[name]
+    def explain(args: pulumi.ErrorHookArgs) -> bool:
+        message = not_ready_message(model, args.failed_operation, list(args.errors))
+        if message:
+            pulumi.log.error(message)
+        return False
+
+    return pulumi.ErrorHook(f"kserve-intel-explain-{model.name}", explain)
 
 
 def _skip_await(manifest: dict) -> dict:
