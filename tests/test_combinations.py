@@ -81,6 +81,18 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "models": [{"id": "meta-llama/Llama-3.1-405B-Instruct", "revision": REVISION}, "Qwen/Qwen2.5-7B-Instruct"],
         "storage": {"size": "1Ti", "accessMode": "ReadWriteMany"}, **ROUTES, "monitoring": MONITORING,
     }),
+    # A serving stack per model: the old stacks beside the new defaults, each with its own runtime.
+    "xeon-two-stacks-v013": ("xeon", {
+        "models": [{"id": "Qwen/Qwen3-4B-Instruct-2507", "servingStack": "vllm-0.10"},
+                   "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"],
+        "autoscaling": {"enabled": True, "maxReplicas": 2}, **ROUTES, "monitoring": MONITORING,
+    }),
+    "gaudi-two-stacks-multinode-v020": ("gaudi", {
+        "kserve": {"version": "v0.20.0", "deploymentMode": "Standard"}, "autoscaling": {"enabled": False},
+        "models": [{"id": "meta-llama/Llama-3.1-405B-Instruct", "revision": REVISION, "servingStack": "vllm-fork-1.22"},
+                   "Qwen/Qwen2.5-7B-Instruct"],
+        "storage": {"size": "1Ti", "accessMode": "ReadWriteMany"}, **ROUTES, "monitoring": MONITORING,
+    }),
 }
 
 INGRESS_TYPE = "kubernetes:networking.k8s.io/v1:Ingress"
@@ -208,3 +220,17 @@ def test_standard_canary_is_split_by_every_route(evaluations):
     # The canary Ingress is created with the routes, after the model is Ready.
     (canary_reg,) = [r for r in evaluation.of_type(INGRESS_TYPE) if r.inputs["metadata"]["name"] == f"{name}-route-canary"]
     assert isvc.urn in canary_reg.dependencies
+
+
+def test_models_on_two_stacks_name_their_own_runtimes(evaluations):
+    csr = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
+    isvc = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+    for case, expected in {
+        "xeon-two-stacks-v013": {"intel-xeon-vllm-0-10", "intel-vllm-xeon"},
+        "gaudi-two-stacks-multinode-v020": {"intel-gaudi-vllm-fork-1-22-multinode", "intel-vllm-gaudi"},
+    }.items():
+        evaluation = evaluations[case]
+        used = {r.inputs["spec"]["predictor"]["model"]["runtime"] for r in evaluation.of_type(isvc)}
+        assert used == expected, case
+        # Only what a model uses: the fork's single-node runtime is not created for a multi-node model.
+        assert used == {r.inputs["metadata"]["name"] for r in evaluation.of_type(csr)}, case

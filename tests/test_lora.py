@@ -268,7 +268,6 @@ def test_adapters_need_the_vllm_backend(monkeypatch):
 
     tgi = replace(STACKS["vllm-0.33"], backend="tgi")
     monkeypatch.setattr(serving_stacks, "resolve", lambda config: tgi)
-    monkeypatch.setattr("kserve_intel.plan.resolve_stack", lambda config: tgi)
     message = refusal(platform="xeon")
     assert "kserve-intel:models[0].adapters" in message and "need the vLLM backend" in message
 

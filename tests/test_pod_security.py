@@ -47,6 +47,9 @@ CASES = {
     "xeon-open-digest": ("xeon", {"servingStack": "vllm-0.10",
                                   "runtimes": {"image": "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo@sha256:" + "b" * 64}}, False),
     "xeon-old-stack": ("xeon", {"servingStack": "vllm-0.10"}, True),
+    # models[0] picks the old stack beside a model on the stack-wide vllm-0.33: scanned with its own runtime.
+    "xeon-per-model-old": ("xeon", {"models": [{"id": "Qwen/Qwen3-1.7B", "servingStack": "vllm-0.10"},
+                                               {"id": "Qwen/Qwen2.5-7B-Instruct"}]}, True),
     "gaudi": ("gaudi", {}, True),
     "gaudi3-digest": ("gaudi3", {"runtimes": {"image": DIGEST}}, True),
     "xeon-serverless": ("xeon", SERVERLESS, True),
@@ -87,7 +90,8 @@ def scan(tmp_path_factory) -> dict[str, set[str]]:
     for case, (platform, extra, token) in CASES.items():
         plan = make_plan(platform, namespace=f"ns-{case}", **extra)
         isvc = inference_service(plan, plan.models[0], token)
-        deployment = predicted_deployment(cluster_serving_runtime(plan), isvc, CANARY_CASES.get(case))
+        deployment = predicted_deployment(cluster_serving_runtime(plan, plan.models[0].runtime), isvc,
+                                          CANARY_CASES.get(case))
         deployment["metadata"]["name"] = case
         (directory / f"{case}.yaml").write_text(yaml.safe_dump_all([deployment, model_network_policy(plan)]))
     result = subprocess.run(
@@ -113,6 +117,7 @@ def test_the_documented_exceptions_are_real(scan):
     # Guards the guard: each exception shows up exactly where it is expected.
     assert "CKV_K8S_25" in scan["gaudi"] and "CKV_K8S_25" in scan["xeon"]  # xeon: vllm-0.33's SYS_NICE
     assert "CKV_K8S_25" not in scan["xeon-old-stack"] and "CKV_K8S_25" not in scan["xeon-open-digest"]
+    assert "CKV_K8S_25" not in scan["xeon-per-model-old"]  # the old stack's own runtime, even beside vllm-0.33
     assert "CKV_K8S_35" in scan["xeon"] and "CKV_K8S_35" not in scan["xeon-open-digest"]
     assert "CKV_K8S_43" in scan["gaudi"] and "CKV_K8S_43" not in scan["gaudi3-digest"]
 
