@@ -318,6 +318,8 @@ class ModelConfig(_Strict):
     adapters: list[AdapterConfig] = Field(default_factory=list, max_length=64)
     # Adapter limits (--max-loras, --max-lora-rank, --max-cpu-loras); None: the platform's defaults.
     lora: LoraLimitsConfig | None = None
+    # This model's pinned server (serving_stacks.py); None: the stack-wide `servingStack`.
+    serving_stack: str | None = Field(default=None, min_length=1, max_length=63)
 
     @field_validator("extra_args")
     @classmethod

@@ -17,11 +17,29 @@ from .catalogue import lookup
 from .config import StackConfig
 from .errors import ConfigError, ConfigIssue
 from .platforms import PROFILES, PlatformProfile
-from .serving_stacks import ServingStack, resolve as resolve_stack, serving_stack_warnings
+from . import serving_stacks
+from .serving_stacks import ServingStack, serving_stack_warnings
 from .local_cache import NodeGroupPlan, model_cache_issues, node_group_issues, node_group_plan, source_uri
 from .rollout import DEFAULT_CANARY_NAME, CanaryPlan, canary_issues, multinode_issues
 from .scaling import Scaling
 from .versions import KServeRelease, release
+
+
+@dataclass(frozen=True)
+class RuntimePlan:
+    """One ClusterServingRuntime: a serving stack applied to the platform profile."""
+
+    name: str
+    stack: ServingStack
+    # The platform profile with the stack's image, entry point, flags, env and capabilities.
+    profile: PlatformProfile
+    image: str
+    # The stack-wide stack (`servingStack`); the others are picked by models[].servingStack.
+    stack_wide: bool = True
+
+    @property
+    def multinode_name(self) -> str:
+        return f"{self.name}-multinode"
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,12 @@ class ModelPlan:
     source: registry.ResolvedSource | None = None
     # LoRA adapters on this base (kserve_intel/lora.py); None: no adapters.
     lora: lora_rules.LoraPlan | None = None
+    # The runtime (serving stack) this model runs; set by build_plan for every model.
+    runtime: RuntimePlan | None = None
+
+    @property
+    def serving_stack(self) -> ServingStack | None:
+        return self.runtime.stack if self.runtime else None
 
     @property
     def multinode(self) -> bool:
@@ -110,8 +134,10 @@ class StackPlan:
     stack: str = ""
     # KServe's local model cache node group; None unless localModelCache.enabled.
     local_model_cache: NodeGroupPlan | None = None
-    # The pinned server the models run (its values are already applied to `profile`).
+    # The stack-wide pinned server (its values are already applied to `profile`).
     serving_stack: ServingStack | None = None
+    # The runtimes the stack creates: the stack-wide one first, then each stack a model picks.
+    runtimes: tuple[RuntimePlan, ...] = ()
 
     @property
     def deployment_mode(self) -> str:
@@ -146,6 +172,17 @@ class StackPlan:
         return self.profile.runtime_name
 
     @property
+    def primary_runtime(self) -> RuntimePlan:
+        """The stack-wide runtime (what builders use when no model is given)."""
+        return RuntimePlan(self.runtime_name, self.serving_stack, self.profile, self.image)
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        """Capabilities any runtime in use adds: the namespace's pod security level follows them."""
+        runtimes = self.runtimes or (self.primary_runtime,)
+        return tuple(dict.fromkeys(c for r in runtimes for c in r.profile.capabilities))
+
+    @property
     def knative_predictor_urls(self) -> bool:
         """Serverless with Kourier: KServe's Istio virtual host is off, so a model's URL is its predictor's Knative route."""
         kserve = self.config.kserve
@@ -158,9 +195,22 @@ class StackPlan:
 
 def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     """Resolve every model; raise `ConfigError` listing all problems."""
-    serving = resolve_stack(config)
-    profile = serving.applied_to(PROFILES[config.platform])
+    serving = serving_stacks.resolve(config)
+    platform = PROFILES[config.platform]
+    profile = serving.applied_to(platform)
     runtimes = config.runtimes
+    image = runtimes.image or profile.image
+    runtime_plans = {
+        stack.name: RuntimePlan(
+            name=serving_stacks.runtime_name(platform, stack, stack is serving),
+            stack=stack,
+            profile=profile if stack is serving else stack.applied_to(platform),
+            # runtimes.image replaces the stack-wide stack's image only.
+            image=image if stack is serving else stack.image,
+            stack_wide=stack is serving,
+        )
+        for stack in serving_stacks.in_use(config)
+    }
     max_tp = runtimes.accelerators_per_node or profile.max_tensor_parallel_size
     issues: list[ConfigIssue] = []
     warnings: list[str] = serving_stack_warnings(config)
@@ -173,8 +223,8 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     issues.extend(resolution.issues)
     warnings.extend(resolution.warnings)
     models = tuple(
-        _resolve_model(i, m, config, profile, max_tp, kserve_release, issues, warnings, node_group, resolution,
-                       serving)
+        _resolve_model(i, m, config, max_tp, kserve_release, issues, warnings, node_group, resolution,
+                       runtime_plans[serving_stacks.resolve_model(config, m).name])
         for i, m in enumerate(config.models)
     )
     issues.extend(_name_collisions(models))
@@ -195,7 +245,7 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
         config=config,
         release=kserve_release,
         profile=profile,
-        image=runtimes.image or profile.image,
+        image=image,
         node_selector=MappingProxyType(node_selector),
         max_tensor_parallel_size=max_tp,
         models=models,
@@ -203,6 +253,7 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
         stack=stack,
         local_model_cache=node_group,
         serving_stack=serving,
+        runtimes=tuple(runtime_plans.values()),
     )
     unused_mirrors = list(charts.unused_issues(config.chart_repositories, charts.installed_releases(plan)))
     if unused_mirrors:
@@ -231,9 +282,10 @@ def _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision, extra_ar
     return args + list(extra_args)
 
 
-def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues, warnings, node_group=None,
-                   resolution=None, stack=None) -> ModelPlan:
+def _resolve_model(index, model, config, max_tp, kserve_release, issues, warnings, node_group, resolution,
+                   runtime: RuntimePlan) -> ModelPlan:
     path = f"models[{index}]"
+    profile, stack = runtime.profile, runtime.stack
     source = resolution.of(f"{path}.source") if resolution else None
     entry = lookup(model.id)
     tuning = entry.tuning(profile.name) if entry else None
@@ -375,6 +427,7 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
         local_cache_size=model.local_cache.size if model.local_cache is not None and node_group is not None else None,
         source=source,
         lora=lora,
+        runtime=runtime,
     )
 
 

@@ -314,23 +314,56 @@ def default_stack(platform: str, gaudi_software: str | None = None) -> ServingSt
 
 
 def resolve(config: "StackConfig") -> ServingStack:
+    """The stack-wide serving stack: `servingStack`, else the platform's newest for `gaudiSoftware`."""
     if config.serving_stack:
         return STACKS[config.serving_stack]
     return default_stack(config.platform, config.gaudi_software)
+
+
+def resolve_model(config: "StackConfig", model) -> ServingStack:
+    """The stack one model runs: its own `servingStack`, else the stack-wide one."""
+    if model.serving_stack:
+        return STACKS[model.serving_stack]
+    return resolve(config)
+
+
+def runtime_name(platform: PlatformProfile, stack: ServingStack, stack_wide: bool) -> str:
+    """The ClusterServingRuntime name of a stack on a platform.
+
+    The stack-wide stack keeps the platform's name (`intel-vllm-xeon`), so choosing another
+    stack-wide stack updates that runtime in place; a stack only some models pick gets a name of
+    its own that encodes it (`intel-xeon-vllm-0-10`), so the runtimes coexist.
+    """
+    if stack_wide:
+        return platform.runtime_name
+    return f"intel-{platform.name}-{stack.name.replace('.', '-')}"
+
+
+def in_use(config: "StackConfig") -> tuple[ServingStack, ...]:
+    """The stacks whose runtimes the stack creates: the stack-wide one first, then each other
+    stack a model picks, in the order the models name them. The stack-wide runtime is created when
+    a model uses it or when the stack has no models (a stack that only provides the runtime)."""
+    stack_wide = resolve(config)
+    used = [resolve_model(config, m) for m in config.models]
+    stacks = ([stack_wide] if not used or stack_wide in used else []) + [s for s in used if s is not stack_wide]
+    return tuple({s.name: s for s in stacks}.values())
 
 
 def serving_stack_checks(config: "StackConfig") -> Iterable[ConfigIssue]:
     """Every rule about servingStack, gaudiSoftware and what a stack's server accepts."""
     platform = config.platform
     names = [s.name for s in offered(platform)]
+    allowed = f"is not offered on {platform}; allowed: {', '.join(names)}"
     if config.serving_stack is not None and config.serving_stack not in names:
-        yield ConfigIssue("servingStack", f"is not offered on {platform}; allowed: {', '.join(names)}",
-                          config.serving_stack)
+        yield ConfigIssue("servingStack", allowed, config.serving_stack)
         return
     if config.gaudi_software is not None and not platform.startswith("gaudi"):
         yield ConfigIssue("gaudiSoftware", f"has no effect on {platform}; remove it", config.gaudi_software)
-    stack = resolve(config)
     for i, model in enumerate(config.models):
+        if model.serving_stack is not None and model.serving_stack not in names:
+            yield ConfigIssue(f"models[{i}].servingStack", allowed, model.serving_stack)
+            continue
+        stack = resolve_model(config, model)
         for source, args, env in (
             (f"models[{i}]", model.extra_args, model.env),
             (f"models[{i}].canary", (model.canary.extra_args or []) if model.canary else [],
@@ -348,15 +381,18 @@ def serving_stack_checks(config: "StackConfig") -> Iterable[ConfigIssue]:
 
 
 def serving_stack_warnings(config: "StackConfig") -> list[str]:
-    """What `pulumi up` warns about: a chosen stack the declared nodes cannot run."""
-    stack = resolve(config)
+    """What `pulumi up` warns about: a stack in use that the declared nodes cannot run."""
     declared = config.gaudi_software
-    if declared and stack.gaudi_software and _release(declared) != _release(stack.gaudi_software):
-        return [
-            f"servingStack {stack.name} needs Gaudi software {stack.gaudi_software} (driver, firmware and "
-            f"Gaudi operator) but gaudiSoftware says the nodes run {declared}; its pods will fail on those "
-            f"nodes. Upgrade the nodes or pin the stack that matches them: "
-            + ", ".join(s.name for s in offered(config.platform)
-                        if s.gaudi_software and _release(s.gaudi_software) == _release(declared))
-        ]
-    return []
+    warnings = []
+    for stack in in_use(config):
+        if declared and stack.gaudi_software and _release(declared) != _release(stack.gaudi_software):
+            users = [f"models[{i}]" for i, m in enumerate(config.models) if resolve_model(config, m) is stack]
+            chosen = "servingStack" if stack is resolve(config) else " and ".join(f"{u}.servingStack" for u in users)
+            warnings.append(
+                f"{chosen} {stack.name} needs Gaudi software {stack.gaudi_software} (driver, firmware and "
+                f"Gaudi operator) but gaudiSoftware says the nodes run {declared}; its pods will fail on those "
+                f"nodes. Upgrade the nodes or pin the stack that matches them: "
+                + ", ".join(s.name for s in offered(config.platform)
+                            if s.gaudi_software and _release(s.gaudi_software) == _release(declared))
+            )
+    return warnings
