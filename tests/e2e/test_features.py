@@ -156,3 +156,58 @@ def test_keda_autoscaling_gets_a_scaled_object_from_kserve(env) -> None:
     assert (obj["spec"]["minReplicaCount"], obj["spec"]["maxReplicaCount"]) == (1, 3)
     assert obj["spec"]["triggers"], obj["spec"]
     cli.destroy("e2e-keda")
+
+
+TWO_STACKS = {
+    "platform": "xeon",
+    "kserve": {"version": VERSION, "install": False, "deploymentMode": "Standard"},
+    "namespace": "intel-stacks",
+    "storage": {"enabled": False, "size": "20Gi"},
+    "models": [
+        {"id": "Qwen/Qwen3-4B-Instruct-2507", "name": "qwen3-4b"},
+        {"id": "deepseek-ai/DeepSeek-R1-Distill-Llama-8B", "name": "r1-llama-8b", "servingStack": "vllm-0.10"},
+    ],
+}
+
+
+def _predictor_image(cluster: LocalCluster, namespace: str, model: str) -> str:
+    deployment = cluster.api.ok("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{model}-predictor")
+    (container,) = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "kserve-container"]
+    return container["image"]
+
+
+def test_models_on_two_serving_stacks_run_their_own_runtimes(env) -> None:
+    """models[].servingStack: one runtime per stack in use; KServe merges each model with its own runtime."""
+    from kserve_intel.serving_stacks import STACKS
+
+    cluster, cli = env
+    cli.init("e2e-stacks", TWO_STACKS)
+    started = time.monotonic()
+    cli.up("e2e-stacks")
+    print(f"\n[two stacks] up in {time.monotonic() - started:.0f}s")
+    for name in ("qwen3-4b", "r1-llama-8b"):
+        assert isvc_conditions(cluster, "intel-stacks", name).get("Ready") == "True", name
+    runtimes = {r["metadata"]["name"]: r for r in
+                cluster.api.ok("GET", "/apis/serving.kserve.io/v1alpha1/clusterservingruntimes")["items"]}
+    assert runtimes["intel-xeon-vllm-0-10"]["metadata"]["labels"]["kserve-intel/serving-stack"] == "vllm-0.10"
+    assert runtimes["intel-vllm-xeon"]["metadata"]["labels"]["kserve-intel/serving-stack"] == "vllm-0.33"
+    # The real controller built each predictor Deployment from the runtime the model names.
+    assert _predictor_image(cluster, "intel-stacks", "qwen3-4b") == STACKS["vllm-0.33"].image
+    assert _predictor_image(cluster, "intel-stacks", "r1-llama-8b") == STACKS["vllm-0.10"].image
+    outputs = cli.outputs("e2e-stacks")
+    assert [(r["name"], r["models"]) for r in outputs["runtimes"]] == [
+        ("intel-vllm-xeon", ["qwen3-4b"]), ("intel-xeon-vllm-0-10", ["r1-llama-8b"])]
+    cli.run("preview", "--expect-no-changes", stack="e2e-stacks")
+
+    # Move the old model to the stack-wide stack: its InferenceService is updated, the unused runtime deleted.
+    old_model = {k: v for k, v in TWO_STACKS["models"][1].items() if k != "servingStack"}
+    moved = {**TWO_STACKS, "models": [TWO_STACKS["models"][0], old_model]}
+    cli.set_config("e2e-stacks", moved)
+    steps = steps_by_op(cli.preview("e2e-stacks").json())
+    assert steps.get("update") == ["InferenceService::inferenceservice-intel-stacks-r1-llama-8b"], steps
+    assert steps.get("delete") == ["ClusterServingRuntime::clusterservingruntime-intel-xeon-vllm-0-10"], steps
+    assert not steps.get("create") and not steps.get("replace"), steps
+    cli.up("e2e-stacks")
+    assert _predictor_image(cluster, "intel-stacks", "r1-llama-8b") == STACKS["vllm-0.33"].image
+    assert cluster.api.request("GET", "/apis/serving.kserve.io/v1alpha1/clusterservingruntimes/intel-xeon-vllm-0-10")[0] == 404
+    cli.destroy("e2e-stacks")
