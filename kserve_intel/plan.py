@@ -78,6 +78,16 @@ class ModelPlan:
         return self.runtime.stack if self.runtime else None
 
     @property
+    def backend(self) -> str:
+        """The server family: vllm, tgi, ovms, or custom (a runtime from runtimes.custom)."""
+        return self.runtime.stack.backend if self.runtime else "vllm"
+
+    @property
+    def openai_path(self) -> str:
+        """The base path of the server's OpenAI API (vLLM and TGI: /v1)."""
+        return self.runtime.stack.openai_path if self.runtime else "/v1"
+
+    @property
     def multinode(self) -> bool:
         return self.nodes > 1
 
@@ -107,8 +117,8 @@ class ModelPlan:
 
     @property
     def openai_base_url(self) -> str:
-        # Plain vLLM serves the OpenAI API under /v1 (no KServe /openai prefix).
-        return f"{self.in_cluster_url}/v1"
+        # The server's own OpenAI path (vLLM: /v1; no KServe /openai prefix).
+        return f"{self.in_cluster_url}{self.openai_path}"
 
     def external_url(self, ingress_domain: str, knative_predictor: bool = False) -> str:
         if knative_predictor:

@@ -56,6 +56,11 @@ class ServingStack:
     # (platform, tensor_parallel_size) -> tuned values; the nearest smaller size applies.
     tuned: Mapping[tuple[str, int], Tuned] = field(default_factory=dict)
     description: str = ""
+    # Where the server answers: the OpenAI API's base path, its health check and its Prometheus metrics
+    # (all on the serving port).
+    openai_path: str = "/v1"
+    health_path: str = "/health"
+    metrics_path: str = "/metrics"
 
     def tuning(self, platform: str, tensor_parallel_size: int) -> Tuned:
         sizes = sorted(tp for (p, tp) in self.tuned if p == platform and tp <= tensor_parallel_size)
