@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-from . import charts, lora as lora_rules, naming, registry, scaling as scaling_rules
+from . import backends, charts, custom_runtimes, lora as lora_rules, naming, registry, scaling as scaling_rules
 from .catalogue import lookup
 from .config import StackConfig
 from .errors import ConfigError, ConfigIssue
@@ -40,6 +40,13 @@ class RuntimePlan:
     @property
     def multinode_name(self) -> str:
         return f"{self.name}-multinode"
+
+    @property
+    def model_format(self) -> str:
+        """supportedModelFormats name: vLLM keeps the platform's (`vllm-intel-xeon`), others their own."""
+        if self.stack.format_prefix == "vllm":
+            return self.profile.model_format
+        return f"{self.stack.format_prefix}-intel-{self.profile.name}"
 
 
 @dataclass(frozen=True)
@@ -212,12 +219,12 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     image = runtimes.image or profile.image
     runtime_plans = {
         stack.name: RuntimePlan(
-            name=serving_stacks.runtime_name(platform, stack, stack is serving),
+            name=serving_stacks.runtime_name(platform, stack, stack.name == serving.name),
             stack=stack,
-            profile=profile if stack is serving else stack.applied_to(platform),
+            profile=profile if stack.name == serving.name else stack.applied_to(platform),
             # runtimes.image replaces the stack-wide stack's image only.
-            image=image if stack is serving else stack.image,
-            stack_wide=stack is serving,
+            image=image if stack.name == serving.name else stack.image,
+            stack_wide=stack.name == serving.name,
         )
         for stack in serving_stacks.in_use(config)
     }
@@ -271,27 +278,6 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     return plan
 
 
-def _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision, extra_args, stack_tuned=None,
-               positional=False) -> list[str]:
-    args: list[str] = [model.id] if positional else ["--model", model.id]
-    args += [
-        "--served-model-name", served,
-        "--tensor-parallel-size", str(tp),
-        "--pipeline-parallel-size", str(pp),
-        "--max-model-len", str(max_len),
-    ]
-    if revision:
-        # The tokenizer lives in the same repository; vLLM would read it from the default branch otherwise.
-        args += ["--revision", revision, "--tokenizer-revision", revision]
-    if entry and entry.tool_call_parser:
-        args += ["--enable-auto-tool-choice", "--tool-call-parser", entry.tool_call_parser]
-    if stack_tuned is not None:
-        args += list(stack_tuned.args)
-    if tuning:
-        args += list(tuning.args)
-    return args + list(extra_args)
-
-
 def _resolve_model(index, model, config, max_tp, kserve_release, issues, warnings, node_group, resolution,
                    runtime: RuntimePlan) -> ModelPlan:
     path = f"models[{index}]"
@@ -336,22 +322,40 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
         ))
 
     served = model.served_model_name or (model.source.registered_model if model.source else model.id)
-    stack_tuned = stack.tuning(profile.name, tp * pp) if stack else None
-    args = _vllm_args(model, served, tp, pp, max_len, entry, tuning, model.revision, model.extra_args,
-                      stack_tuned, profile.model_positional)
-    if model.source is not None:
-        args = registry.mounted_args(args)
-
+    stack_tuned = stack.tuning(profile.name, tp * pp)
     # KServe refuses storageUris beside model.storageUri (registry source, local model cache).
     base_storage_uri = model.source is not None or (model.local_cache is not None and node_group is not None)
+    issues.extend(backends.model_issues(path, model, stack, nodes, pp, tp, base_storage_uri))
+    vllm = stack.backend == "vllm"
+    ovms_repo = backends.openvino_repo(model.id) if stack.backend == "ovms" else None
+
+    def command_line(revision, extra_args) -> list[str]:
+        """The model's arguments in its backend's own syntax (the runtime adds the listen flags)."""
+        if stack.backend == "tgi":
+            return backends.tgi_args(model.id, tp, max_len, revision, extra_args, stack_tuned)
+        if stack.backend == "ovms":
+            return backends.ovms_args(ovms_repo or model.id, served, extra_args)
+        if stack.backend == "custom":
+            return list(extra_args)
+        line = backends.vllm_args(model.id, served, tp, pp, max_len, entry, tuning, revision, extra_args,
+                                  stack_tuned, profile.model_positional)
+        return registry.mounted_args(line) if model.source is not None else line
+
+    args = command_line(model.revision, model.extra_args)
     storage_uris = lora_rules.via_storage_uris(kserve_release, base_storage_uri)
     lora = lora_rules.resolve(path, model.adapters, model.lora, served, stack, profile.name, storage_uris,
                               issues, warnings, model.env, model.extra_args) if stack else None
     if lora is not None:
         args += list(lora.args)
 
-    env = {**(stack_tuned.env if stack_tuned else {}), **(tuning.env if tuning else {}), **model.env}
+    # The catalogue's flags and variables are vLLM's: other backends get only their stack's tuned values.
+    catalogue_env = tuning.env if tuning and vllm else {}
+    backend_env = (custom_runtimes.model_env(model.id, served, max_len, tp, model.revision)
+                   if stack.backend == "custom" else {})
+    env = {**stack_tuned.env, **catalogue_env, **backend_env, **model.env}
     resources = profile.pod_resources(per_pod)
+    if stack.custom_index is not None:
+        custom_runtimes.custom_resources(config.runtimes.custom[stack.custom_index], resources)
     if model.resources:
         for kind in ("requests", "limits"):
             resources[kind].update(getattr(model.resources, kind))
@@ -376,6 +380,8 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
             ))
 
     gated = model.gated if model.gated is not None else (entry.gated if entry else True)
+    if ovms_repo is not None and model.gated is None:
+        gated = False  # OVMS pulls the OpenVINO organisation's open conversion, not the original repository
     if model.source is not None:
         gated = False  # the weights come from the registry's store, not the hub
         issues.extend(registry.model_issues(path, model, nodes))
@@ -387,9 +393,7 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
         issues.extend(canary_issues(path, model, model.canary, config, kserve_release, name, nodes, scaling))
         c = model.canary
         revision = c.revision or model.revision
-        canary_args = _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision,
-                                 c.extra_args if c.extra_args is not None else model.extra_args,
-                                 stack_tuned, profile.model_positional)
+        canary_args = command_line(revision, c.extra_args if c.extra_args is not None else model.extra_args)
         canary_lora = lora
         if c.adapters is not None:
             canary_lora = lora_rules.resolve(f"{path}.canary", c.adapters, model.lora, served, stack, profile.name,
@@ -404,7 +408,7 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
         canary = CanaryPlan(
             name=c.name or DEFAULT_CANARY_NAME,
             traffic_percent=c.traffic_percent,
-            args=tuple(registry.mounted_args(canary_args) if model.source is not None else canary_args),
+            args=tuple(canary_args),
             env=MappingProxyType({**env, **(c.env or {})}),
             image=c.image,
             revision=revision,

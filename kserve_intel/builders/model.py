@@ -108,7 +108,7 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         "automountServiceAccountToken": False,
         "securityContext": pod_security_context(),
         "model": {
-            "modelFormat": {"name": profile.model_format},
+            "modelFormat": {"name": runtime.model_format},
             "runtime": runtime.name,
             "args": list(model.args),
             "env": env,

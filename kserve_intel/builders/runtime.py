@@ -12,9 +12,9 @@ from .security import container_security_context
 CONTAINER_NAME = "kserve-container"  # KServe merges the predictor into this name
 
 
-def _probe(period: int, failures: int, timeout: int = 5) -> dict[str, Any]:
+def _probe(period: int, failures: int, timeout: int = 5, path: str = "/health", port: int = SERVING_PORT) -> dict[str, Any]:
     return {
-        "httpGet": {"path": "/health", "port": SERVING_PORT},
+        "httpGet": {"path": path, "port": port},
         "periodSeconds": period,
         "timeoutSeconds": timeout,
         "failureThreshold": failures,
@@ -32,13 +32,14 @@ def model_runtime(plan: StackPlan, model: ModelPlan | None = None) -> RuntimePla
 
 def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None) -> dict[str, Any]:
     runtime = runtime or plan.primary_runtime
-    profile, image = runtime.profile, runtime.image
+    profile, image, stack = runtime.profile, runtime.image, runtime.stack
+    probe = {"path": stack.health_path, "port": stack.port}
     tag = image.rsplit("@", 1)[0].rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else None
     # A startup probe sized for weight download, loading and Gaudi warm-up;
     # liveness and readiness only take over once it has passed.
     startup_failures = profile.startup_minutes * 60 // 30
     spec: dict[str, Any] = {
-        "supportedModelFormats": [{"name": profile.model_format, "version": "1", "autoSelect": True}],
+        "supportedModelFormats": [{"name": runtime.model_format, "version": "1", "autoSelect": True}],
         "protocolVersions": ["v1"],
         "containers": [
             {
@@ -46,12 +47,12 @@ def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None)
                 "image": image,
                 "imagePullPolicy": "Always",
                 "command": list(profile.command),
-                "args": [*profile.args, "--host", "0.0.0.0", "--port", str(SERVING_PORT)],
+                "args": [*profile.args, *stack.listen_args],
                 "env": env_list(profile.env),
-                "ports": [{"name": "http1", "containerPort": SERVING_PORT, "protocol": "TCP"}],
-                "startupProbe": _probe(period=30, failures=startup_failures),
-                "readinessProbe": _probe(period=10, failures=3),
-                "livenessProbe": _probe(period=30, failures=5, timeout=10),
+                "ports": [{"name": "http1", "containerPort": stack.port, "protocol": "TCP"}],
+                "startupProbe": _probe(period=30, failures=startup_failures, **probe),
+                "readinessProbe": _probe(period=10, failures=3, **probe),
+                "livenessProbe": _probe(period=30, failures=5, timeout=10, **probe),
                 "securityContext": container_security_context(profile.capabilities),
                 "volumeMounts": [
                     {"name": "dshm", "mountPath": "/dev/shm"},
@@ -66,6 +67,11 @@ def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None)
         ],
         "nodeSelector": dict(plan.node_selector),
     }
+    container = spec["containers"][0]
+    if not container["command"]:
+        del container["command"]  # the image's ENTRYPOINT runs (OVMS: a wrapper that execs ovms "$@")
+    if not container["args"]:
+        del container["args"]
     if profile.tolerations:
         spec["tolerations"] = [dict(t) for t in profile.tolerations]
     return {
