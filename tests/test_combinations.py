@@ -36,6 +36,10 @@ SERVERLESS_ROUTES = {"ingress": INGRESS, "apisix": APISIX, "genaiGateway": GENAI
 CANARY = {"trafficPercent": 20, "image": "opea/vllm-gaudi:1.23.0"}
 REVISION = "a09a35458c702b33eeacc393d103063234e8bc28"
 
+CUSTOM = {"name": "llamacpp", "image": "ghcr.io/ggml-org/llama.cpp:server-b6000", "platforms": ["xeon"],
+          "args": ["--host", "0.0.0.0", "--port", "8081", "-hf", "$(MODEL_ID)"], "port": 8081,
+          "healthPath": "/health", "metricsPath": "/metrics"}
+
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
     # name: (committed stack, overrides)
     "xeon-routes": ("xeon", {**ROUTES, "monitoring": MONITORING}),
@@ -86,6 +90,18 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "models": [{"id": "Qwen/Qwen3-4B-Instruct-2507", "servingStack": "vllm-0.10"},
                    "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"],
         "autoscaling": {"enabled": True, "maxReplicas": 2}, **ROUTES, "monitoring": MONITORING,
+    }),
+    # Backends besides vLLM (TGI, OVMS, a custom runtime) beside vLLM, each with its own runtime.
+    "xeon-backends-v013": ("xeon", {
+        "models": ["Qwen/Qwen3-4B-Instruct-2507", {"id": "Qwen/Qwen3-1.7B", "name": "qwen-tgi", "backend": "tgi"},
+                   {"id": "Qwen/Qwen3-1.7B", "name": "qwen-ovms", "backend": "ovms"},
+                   {"id": "Qwen/Qwen3-1.7B", "name": "qwen-own", "backend": "llamacpp"}],
+        "runtimes": {"custom": [CUSTOM]}, **ROUTES, "monitoring": MONITORING,
+        "networkPolicy": {"enabled": True},
+    }),
+    "gaudi3-tgi-v020": ("gaudi3", {
+        "backend": "tgi", "models": ["Qwen/Qwen2.5-7B-Instruct", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"],
+        **ROUTES, "monitoring": MONITORING,
     }),
     "gaudi-two-stacks-multinode-v020": ("gaudi", {
         "kserve": {"version": "v0.20.0", "deploymentMode": "Standard"}, "autoscaling": {"enabled": False},

@@ -51,6 +51,13 @@ CASES = {
     "xeon-per-model-old": ("xeon", {"models": [{"id": "Qwen/Qwen3-1.7B", "servingStack": "vllm-0.10"},
                                                {"id": "Qwen/Qwen2.5-7B-Instruct"}]}, True),
     "gaudi": ("gaudi", {}, True),
+    # Backends besides vLLM: their pods meet the same profile (no SYS_NICE on Xeon).
+    "xeon-tgi": ("xeon", {"backend": "tgi"}, True),
+    "gaudi-tgi": ("gaudi", {"backend": "tgi"}, True),
+    "xeon-ovms": ("xeon", {"backend": "ovms", "models": [{"id": "Qwen/Qwen3-1.7B"}]}, False),
+    "xeon-custom": ("xeon", {"backend": "own", "models": [{"id": "Qwen/Qwen3-1.7B", "gated": False}],
+                             "runtimes": {"custom": [{"name": "own", "image": "registry.local/own-server:1.0",
+                                                      "platforms": ["xeon"], "healthPath": "/healthz"}]}}, False),
     "gaudi3-digest": ("gaudi3", {"runtimes": {"image": DIGEST}}, True),
     "xeon-serverless": ("xeon", SERVERLESS, True),
     "gaudi3-serverless": ("gaudi3", SERVERLESS, True),
@@ -67,7 +74,8 @@ NUMA_BINDING_STACKS = {"vllm-0.33"}
 
 def expected_exceptions(platform: str, extra: dict, token: bool) -> set[str]:
     allowed = set()
-    if platform != "xeon" or extra.get("servingStack", "vllm-0.33") in NUMA_BINDING_STACKS:
+    if platform != "xeon" or (extra.get("servingStack", "vllm-0.33") in NUMA_BINDING_STACKS
+                              and extra.get("backend", "vllm") == "vllm"):
         allowed.add("CKV_K8S_25")
     if token:
         allowed.add("CKV_K8S_35")
@@ -118,6 +126,9 @@ def test_the_documented_exceptions_are_real(scan):
     assert "CKV_K8S_25" in scan["gaudi"] and "CKV_K8S_25" in scan["xeon"]  # xeon: vllm-0.33's SYS_NICE
     assert "CKV_K8S_25" not in scan["xeon-old-stack"] and "CKV_K8S_25" not in scan["xeon-open-digest"]
     assert "CKV_K8S_25" not in scan["xeon-per-model-old"]  # the old stack's own runtime, even beside vllm-0.33
+    for case in ("xeon-tgi", "xeon-ovms", "xeon-custom"):  # SYS_NICE is vllm-0.33's alone
+        assert "CKV_K8S_25" not in scan[case], case
+    assert "CKV_K8S_25" in scan["gaudi-tgi"]  # the Gaudi capabilities, as for vLLM on Gaudi
     assert "CKV_K8S_35" in scan["xeon"] and "CKV_K8S_35" not in scan["xeon-open-digest"]
     assert "CKV_K8S_43" in scan["gaudi"] and "CKV_K8S_43" not in scan["gaudi3-digest"]
 
