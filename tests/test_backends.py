@@ -309,3 +309,18 @@ REFUSALS = [
 def test_bad_backend_config_gets_one_clear_message(platform, models, extra, fragment):
     message = refusal(platform, models, **extra)
     assert fragment in message, message
+
+
+def test_the_example_stack_mixing_backends_evaluates_with_one_runtime_per_backend():
+    import yaml
+
+    from offline.engine import evaluate
+
+    document = yaml.safe_load((Path(__file__).parent.parent / "examples" / "Pulumi.xeon-backends.yaml").read_text())
+    config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in document["config"].items()}
+    result = evaluate(config, [], stack="xeon-backends")
+    assert [(r["name"], r["servingStack"]) for r in result.outputs["runtimes"]] == [
+        ("intel-vllm-xeon", "vllm-0.33"), ("intel-xeon-tgi-3-3", "tgi-3.3"),
+        ("intel-xeon-ovms-2026-3", "ovms-2026.3"), ("intel-xeon-llamacpp", "llamacpp")]
+    assert [m["servingStack"] for m in result.outputs["models"]] == ["vllm-0.33", "tgi-3.3", "ovms-2026.3", "llamacpp"]
+    assert any("maintenance mode" in w for w in result.warnings)
