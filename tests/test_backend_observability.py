@@ -486,3 +486,57 @@ def test_genai_gateway_points_each_model_at_its_own_base_path():
     bases = [e["litellm_params"]["api_base"] for e in entries]
     assert bases == [f"http://{m.name}-predictor.{m.namespace}.svc.cluster.local{p}" for m, p in zip(plan.models, ("/v1", "/v3"))]
     assert bases == [m.openai_base_url for m in plan.models]
+
+
+# --- the program (Pulumi mocks): the path `pulumi up` takes --------------------------------------
+
+
+@pytest.fixture
+def stacks_as(monkeypatch):
+    """Make every serving stack of the next run use these fields (as the lead's backends will)."""
+    def patch(**fields):
+        in_use, resolve = serving_stacks.in_use, serving_stacks.resolve_model
+        monkeypatch.setattr(serving_stacks, "in_use", lambda config: [replace(s, **fields) for s in in_use(config)])
+        monkeypatch.setattr(serving_stacks, "resolve_model", lambda config, m: replace(resolve(config, m), **fields))
+    return patch
+
+
+def test_program_monitors_tgi_models_with_their_own_rules_and_dashboard(stacks_as):
+    from tests.conftest import run_stack
+
+    stacks_as(backend="tgi")
+    evaluation = run_stack("xeon", hfToken="hf_x", monitoring={"enabled": True})
+    (monitor,) = [o for o in evaluation.objects() if o["kind"] == "PodMonitor"]
+    assert monitor["metadata"]["name"] == "kserve-intel-intel-inference-models"
+    assert "app.kubernetes.io/name" not in monitor["spec"]["selector"]["matchLabels"]
+    (rule,) = [o for o in evaluation.objects() if o["kind"] == "PrometheusRule"]
+    exprs = " ".join(r["expr"] for r in rule["spec"]["groups"][0]["rules"])
+    assert "tgi_queue_size" in exprs and "vllm:" not in exprs
+    (board,) = [o for o in evaluation.objects() if o["kind"] == "ConfigMap" and "dashboard" in o["metadata"]["name"]]
+    text = next(iter(board["data"].values()))
+    assert "tgi_request_success" in text and "vllm:" not in text
+    assert evaluation.outputs["monitoring"]["podMonitor"] == "kserve-intel-intel-inference-models"
+    for obj in (monitor, rule, board):
+        assert validate_object(obj) == [], obj["kind"]
+
+
+def test_program_routes_a_v3_server_from_the_public_v1(stacks_as):
+    from tests.conftest import run_stack
+
+    stacks_as(backend="custom", openai_path="/v3")
+    evaluation = run_stack("xeon", hfToken="hf_x", ingress={"enabled": True, "host": "llm.example.com"},
+                           gatewayApi=ALL_ROUTES["gatewayApi"])
+    ingresses = [o for o in evaluation.objects() if o["kind"] == "Ingress"]
+    names = {o["metadata"]["name"] for o in ingresses}
+    models = {o["metadata"]["labels"]["app.kubernetes.io/instance"] for o in ingresses}
+    assert names == {f"{m}-route" for m in models} | {f"{m}-route-openai" for m in models}
+    for model in models:
+        uri = f"/{model}/v1/chat/completions"
+        assert nginx([o for o in ingresses if o["metadata"]["labels"]["app.kubernetes.io/instance"] == model], uri) == "/v3/chat/completions"
+    routes = [o for o in evaluation.objects() if o["kind"] == "HTTPRoute"]
+    assert routes and all(gateway(r, f"/{r['metadata']['labels']['app.kubernetes.io/instance']}/v1/models") == "/v3/models"
+                          for r in routes)
+    for obj in ingresses + routes:
+        assert validate_object(obj) == [], obj["metadata"]["name"]
+    assert all(entry["ingress"].endswith("/v1") for entry in evaluation.outputs["routes"])
+    assert all(m["openaiBaseUrl"].endswith("/v3") for m in evaluation.outputs["models"])
