@@ -250,6 +250,7 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
             m.lora is not None and m.lora.via_storage_uris for m in models):
         warnings.append(lora_rules.EXISTING_KNATIVE_WARNING)
     issues.extend(_token_required(config, models))
+    issues.extend(scaling_rules.backend_metric_issues(models))
     if issues:
         raise ConfigError(issues)
     scaling = config.autoscaling
