@@ -96,9 +96,9 @@ def model_issues(path: str, model: Any, stack: ServingStack, nodes: int, pp: int
     if model.source is not None:
         yield ConfigIssue(f"{path}.source", f"registry models are served by vLLM only; {what} downloads from "
                           "the hub", model.source.registered_model)
-    if base_storage_uri and model.local_cache is not None:
-        yield ConfigIssue(f"{path}.localCache", f"the local model cache serves vLLM only; {what} downloads its "
-                          "own weights", model.local_cache.size)
+    if base_storage_uri and model.local_cache is not None and stack.backend != "tgi":
+        yield ConfigIssue(f"{path}.localCache", f"the local model cache serves vLLM and TGI (from /mnt/models); "
+                          f"{what} downloads its own weights", model.local_cache.size)
     if stack.backend == "tgi" and model.served_model_name is not None:
         yield ConfigIssue(f"{path}.servedModelName", f"{what} serves the model under its id (TGI reads the "
                           "OpenAI `model` field as a LoRA adapter id); remove it", model.served_model_name)

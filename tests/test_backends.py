@@ -324,3 +324,15 @@ def test_the_example_stack_mixing_backends_evaluates_with_one_runtime_per_backen
         ("intel-xeon-ovms-2026-3", "ovms-2026.3"), ("intel-xeon-llamacpp", "llamacpp")]
     assert [m["servingStack"] for m in result.outputs["models"]] == ["vllm-0.33", "tgi-3.3", "ovms-2026.3", "llamacpp"]
     assert any("maintenance mode" in w for w in result.warnings)
+
+
+def test_tgi_serves_the_local_model_cache_copy_and_ovms_is_refused_it():
+    cache = {"localModelCache": {"enabled": True}, "kserve": {"version": "v0.20.0"}}
+    plan = plan_for("xeon", [{"id": "Qwen/Qwen3-1.7B", "backend": "tgi", "revision": "main",
+                              "localCache": {"size": "20Gi"}}], **cache)
+    model = inference_service(plan, plan.models[0], with_token=False)["spec"]["predictor"]["model"]
+    parsed = clap_parse(model["args"])
+    assert parsed["--model-id"] == "/mnt/models" and "--revision" not in parsed
+    assert model["storageUri"] == "hf://Qwen/Qwen3-1.7B:main"
+    message = refusal("xeon", [{"id": "Qwen/Qwen3-1.7B", "backend": "ovms", "localCache": {"size": "20Gi"}}], **cache)
+    assert "kserve-intel:models[0].localCache" in message and "serves vLLM and TGI" in message
