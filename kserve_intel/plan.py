@@ -283,8 +283,11 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
     # KServe refuses storageUris beside model.storageUri (registry source, local model cache).
     base_storage_uri = model.source is not None or (model.local_cache is not None and node_group is not None)
     storage_uris = lora_rules.via_storage_uris(kserve_release, base_storage_uri)
+    # Registry adapters are resolved with the models' sources (registry.resolve_sources).
+    adapter_sources = dict(sources=resolution.of if resolution else None,
+                           why_not=lora_rules.why_not_storage_uris(kserve_release, base_storage_uri))
     lora = lora_rules.resolve(path, model.adapters, model.lora, served, stack, profile.name, storage_uris,
-                              issues, warnings, model.env, model.extra_args) if stack else None
+                              issues, warnings, model.env, model.extra_args, **adapter_sources) if stack else None
     if lora is not None:
         args += list(lora.args)
 
@@ -332,11 +335,13 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
         if c.adapters is not None:
             canary_lora = lora_rules.resolve(f"{path}.canary", c.adapters, model.lora, served, stack, profile.name,
                                              storage_uris, issues, [], {**model.env, **(c.env or {})},
-                                             c.extra_args if c.extra_args is not None else model.extra_args)
+                                             c.extra_args if c.extra_args is not None else model.extra_args,
+                                             **adapter_sources)
         elif lora is not None and (c.extra_args is not None or c.env is not None):
             lora_rules.resolve(f"{path}.canary", model.adapters, model.lora, served, stack, profile.name,
                                storage_uris, issues, [], {**model.env, **(c.env or {})},
-                               c.extra_args if c.extra_args is not None else model.extra_args)
+                               c.extra_args if c.extra_args is not None else model.extra_args,
+                               **adapter_sources)
         if canary_lora is not None:
             canary_args += list(canary_lora.args)
         canary = CanaryPlan(

@@ -28,6 +28,10 @@ def _sources(plan: StackPlan):
             yield model.source
         if model.canary is not None and model.canary.source is not None:
             yield model.canary.source
+        # LoRA adapters from the registry: the storage initializer reads them with the same keys.
+        for lora in (model.lora, model.canary.lora if model.canary is not None else None):
+            if lora is not None:
+                yield from (a.source for a in lora.adapters if a.source is not None)
 
 
 def needs_s3_secret(plan: StackPlan) -> bool:
@@ -69,7 +73,30 @@ def s3_secret_data(plan: StackPlan) -> dict[str, str]:
 def attach_s3_secret(plan: StackPlan, service_account: dict[str, Any]) -> dict[str, Any]:
     """List the S3 Secret on the predictor's ServiceAccount, where KServe's credential builder looks."""
     if needs_s3_secret(plan):
-        service_account["secrets"] = [{"name": S3_SECRET}]
+        service_account.setdefault("secrets", []).append({"name": S3_SECRET})
+    return service_account
+
+
+def needs_hf_token_on_storage_initializer(plan: StackPlan) -> bool:
+    """Whether KServe's storage initializer downloads a gated LoRA adapter (hf://) and so needs HF_TOKEN."""
+    if plan.config.hf_token is None:
+        return False
+    for model in plan.models:
+        for lora in (model.lora, model.canary.lora if model.canary is not None else None):
+            if lora is not None and lora.gated_via_storage_uris:
+                return True
+    return False
+
+
+def attach_hf_token(plan: StackPlan, service_account: dict[str, Any]) -> dict[str, Any]:
+    """List the hf-token Secret on the predictor's ServiceAccount for gated adapters on storageUris.
+
+    KServe v0.16.0-v0.20.0 `mountSecretCredential` (pkg/credentials/service_account_credentials.go) gives
+    the storage-initializer container an `HF_TOKEN` env from a listed Secret that holds the key HF_TOKEN
+    (pkg/credentials/hf/hf_secret.go); its hf:// download (`snapshot_download`) reads HF_TOKEN.
+    """
+    if needs_hf_token_on_storage_initializer(plan):
+        service_account.setdefault("secrets", []).append({"name": naming.HF_TOKEN_SECRET})
     return service_account
 
 
