@@ -7,8 +7,9 @@ support allows (as data, keyed by stack name), the resolved plan and the vLLM ar
 
 Where the adapter weights come from:
 - KServe v0.16+: the storage initializer downloads each adapter (`predictor.storageUris`, one
-  mount under `/mnt/lora/`) before vLLM starts; vLLM reads local paths. Not when the predictor
-  already has `model.storageUri` (registry source, local model cache): KServe refuses both.
+  mount under `/mnt/lora/`) before vLLM starts; vLLM reads local paths. A registry base joins them
+  (`{uri, mountPath: /mnt/models}` instead of `model.storageUri`: KServe refuses both). Not with the
+  local model cache, whose LocalModelCache matches the predictor's `model.storageUri`.
 - otherwise vLLM downloads them itself at start (`vllm/lora/utils.py::get_adapter_absolute_path`
   calls `snapshot_download` with no revision): the pod needs hub egress, gated adapters need the
   token, and a revision cannot be pinned.
@@ -318,8 +319,8 @@ def why_not_storage_uris(kserve_release: "KServeRelease", base_has_storage_uri: 
         return (f"KServe {kserve_release.tag} has no predictor.storageUris (from v0.16.0), so vLLM downloads "
                 "adapters itself, and it reads only the Hugging Face hub or a local path")
     if base_has_storage_uri:
-        return ("the predictor already has model.storageUri (a registry source or the local model cache), and "
-                "KServe refuses storageUris beside it, so vLLM downloads adapters itself from the hub")
+        return ("the predictor has model.storageUri for the local model cache (its LocalModelCache matches that "
+                "URI), and KServe refuses storageUris beside it, so vLLM downloads adapters itself from the hub")
     return None
 
 
@@ -381,8 +382,8 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
             if not storage_uris:
                 issues.append(ConfigIssue(f"{where}.source", "needs KServe's storage initializer to download the "
                                           "adapter from the registry's store, but " + (why_not or "it cannot here")
-                                          + "; allowed: KServe v0.16+ with a Hugging Face base (no source, no "
-                                          "localCache), or an adapter from the hub (id)",
+                                          + "; allowed: KServe v0.16+ without localCache on the base, or an "
+                                          "adapter from the hub (id)",
                                           adapter.source.model_dump(by_alias=True, exclude_none=True,
                                                                     exclude={"resolved"})))
                 continue

@@ -280,8 +280,9 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
     if model.source is not None:
         args = registry.mounted_args(args)
 
-    # KServe refuses storageUris beside model.storageUri (registry source, local model cache).
-    base_storage_uri = model.source is not None or (model.local_cache is not None and node_group is not None)
+    # KServe refuses storageUris beside model.storageUri: the local model cache needs model.storageUri (its
+    # LocalModelCache matches it); a registry base joins the adapters' storageUris (builders/registry.py).
+    base_storage_uri = model.local_cache is not None and node_group is not None
     storage_uris = lora_rules.via_storage_uris(kserve_release, base_storage_uri)
     # Registry adapters are resolved with the models' sources (registry.resolve_sources).
     adapter_sources = dict(sources=resolution.of if resolution else None,

@@ -624,16 +624,57 @@ def rendered(issues: list[str]) -> str:
 @pytest.mark.parametrize("version, base, fragment", [
     ("v0.15.2", {}, "KServe v0.15.2 has no predictor.storageUris (from v0.16.0)"),
     ("v0.13.0", {}, "it reads only the Hugging Face hub or a local path"),
-    ("v0.20.0", {"source": {"registeredModel": "support-bot", "alias": "champion"}},
-     "already has model.storageUri"),
+    ("v0.20.0", {"localCache": {"size": "20Gi"}}, "has model.storageUri for the local model cache"),
 ])
 def test_registry_adapters_need_the_storage_initializer(mlflow, adapters, version, base, fragment):
     m = {**lora_model(REGISTRY_ADAPTERS[:1]), **base}
-    if base:
-        m["id"] = BASE
-    text = rendered(refusal(mlflow, [m], kserve={"version": version}))
+    extra = {"localModelCache": {"enabled": True}} if base else {}
+    text = rendered(refusal(mlflow, [m], kserve={"version": version}, **extra))
     assert "kserve-intel:models[0].adapters[0].source" in text and fragment in text, text
-    assert "allowed: KServe v0.16+ with a Hugging Face base" in text
+    assert "allowed: KServe v0.16+ without localCache on the base, or an adapter from the hub (id)" in text
+
+
+@pytest.mark.parametrize("version", ["v0.16.0", "v0.20.0"])
+def test_a_registry_base_joins_its_adapters_storage_uris(mlflow, adapters, version):
+    # KServe refuses model.storageUri beside storageUris: the base goes to /mnt/models in the same list.
+    hub = {"name": "triage", "id": "example/qwen-triage-lora", "revision": "v2"}
+    m = model({"registeredModel": "support-bot", "alias": "champion"}, adapters=[REGISTRY_ADAPTERS[0], hub])
+    plan = make_plan(mlflow, [m], kserve={"version": version})
+    isvc = valid(inference_service(plan, plan.models[0], with_token=False), version)
+    predictor = isvc["spec"]["predictor"]
+    assert "storageUri" not in predictor["model"]
+    assert predictor["storageUris"] == [{"uri": mlflow.v1_uri, "mountPath": "/mnt/models"},
+                                        {"uri": adapters["sql"], "mountPath": "/mnt/lora/0-sql"},
+                                        {"uri": "hf://example/qwen-triage-lora:v2", "mountPath": "/mnt/lora/1-triage"}]
+    args = predictor["model"]["args"]
+    assert args[:3] == ["/mnt/models/model", "--tokenizer", "/mnt/models/components/tokenizer"]
+    assert [json.loads(a)["path"] for a in args[args.index("--lora-modules") + 1:]] == [
+        "/mnt/lora/0-sql", "/mnt/lora/1-triage"]
+    assert isvc["metadata"]["annotations"]["kserve-intel/registry-version"] == "1"
+
+
+def test_a_registry_base_with_hub_adapters_before_0_16_keeps_storage_uri(mlflow):
+    m = model({"registeredModel": "support-bot", "alias": "champion"}, adapters=[{"name": "a", "id": "example/a"}])
+    plan = make_plan(mlflow, [m], kserve={"version": "v0.15.2"})
+    predictor = valid(inference_service(plan, plan.models[0], with_token=False), "v0.15.2")["spec"]["predictor"]
+    assert predictor["model"]["storageUri"] == mlflow.v1_uri and "storageUris" not in predictor
+    args = predictor["model"]["args"]
+    assert json.loads(args[args.index("--lora-modules") + 1])["path"] == "example/a"  # vLLM downloads it
+
+
+def test_a_standard_canary_of_a_registry_base_carries_its_version_and_adapters(mlflow, adapters):
+    canary = {"trafficPercent": 10, "source": {"alias": "challenger"},
+              "adapters": [{"name": "sql", "source": {"registeredModel": "sql-lora", "alias": "challenger"}}]}
+    m = model({"registeredModel": "support-bot", "alias": "champion"}, adapters=REGISTRY_ADAPTERS[:1], canary=canary)
+    plan = make_plan(mlflow, [m], kserve={"version": "v0.20.0", "deploymentMode": "Standard"})
+    isvc = valid(inference_service(plan, plan.models[0], with_token=False), "v0.20.0")
+    stable = isvc["spec"]["predictor"]["storageUris"]
+    (variant,) = isvc["spec"]["canary"]
+    tried = variant["predictor"]["storageUris"]
+    assert [u["mountPath"] for u in stable] == [u["mountPath"] for u in tried] == ["/mnt/models", "/mnt/lora/0-sql"]
+    assert (stable[0]["uri"], tried[0]["uri"]) == (mlflow.v1_uri, mlflow.v2_uri)
+    assert stable[1]["uri"] == adapters["sql"] and tried[1]["uri"] != adapters["sql"]
+    assert "storageUri" not in variant["predictor"]["model"]
 
 
 @pytest.mark.parametrize("registered, fragment", [

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import naming
 from ..plan import ModelPlan, StackPlan
-from ..registry import ANNOTATION_PREFIX
+from ..registry import ANNOTATION_PREFIX, MOUNTED_DIR
 
 S3_SECRET = "kserve-intel-registry-s3"
 ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
@@ -118,4 +118,12 @@ def apply_registry(plan: StackPlan, model: ModelPlan, isvc: dict[str, Any]) -> d
         for item in spec.get("canary", []):
             item["predictor"]["model"]["storageUri"] = canary.source.storage_uri
     spec["predictor"]["model"]["storageUri"] = predictor_uri
+    # LoRA adapters on storageUris (KServe v0.16+): KServe refuses model.storageUri beside them
+    # (pkg/apis/serving/v1beta1/inference_service_validation.go validateMultipleStorageURIs), so the base
+    # joins the list at /mnt/models, where vLLM's args point (mounted_args); one storage initializer
+    # downloads all (mount paths /mnt/models and /mnt/lora/* share the parent /mnt).
+    for predictor in [spec["predictor"], *(item["predictor"] for item in spec.get("canary", []))]:
+        if "storageUris" in predictor:
+            base = {"uri": predictor["model"].pop("storageUri"), "mountPath": MOUNTED_DIR}
+            predictor["storageUris"] = [base, *predictor["storageUris"]]
     return isvc
