@@ -172,7 +172,17 @@ LORA_CASES = [
     ("lora-mounted", "v0.20.0", {"adapters": [{"name": "sql", "id": "example/sql-lora", "revision": "v1"},
                                               {"name": "org/chat:v2", "id": "example/chat-lora"}],
                                  "lora": {"maxLoras": 2, "maxLoraRank": 32, "maxCpuLoras": 4}}),
+    # A registry base with a registry adapter and a hub adapter (recorded resolutions: no MLflow call):
+    # --model/--tokenizer at /mnt/models, the adapters at their mounts.
+    ("lora-registry", "v0.20.0", {"source": {"registeredModel": "support-bot", "version": 3,
+                                             "resolved": {"version": "3", "uri": "gs://models/support-bot/3"}},
+                                  "adapters": [{"name": "billing", "source": {
+                                      "registeredModel": "billing-lora", "version": 1,
+                                      "resolved": {"version": "1", "uri": "gs://models/billing-lora/1/peft"}}},
+                                      {"name": "sql", "id": "example/sql-lora"}]}),
 ]
+# Config beside a LoRA case's model (the registry, read from recorded resolutions).
+LORA_EXTRA = {"lora-registry": {"registry": {"resolve": False}}}
 
 
 def command_lines(stack_name):
@@ -186,7 +196,7 @@ def command_lines(stack_name):
                          "revision": "main", "servedModelName": "unknown"}, {}))
         for suffix, version, keys in LORA_CASES:
             configs.append(({"id": "Qwen/Qwen2.5-7B-Instruct", "gated": False, **keys,
-                             "_case": suffix}, {"kserve": {"version": version}}))
+                             "_case": suffix}, {"kserve": {"version": version}, **LORA_EXTRA.get(suffix, {})}))
         for i, (model, extra) in enumerate(configs):
             model = dict(model)
             suffix = model.pop("_case", None)
@@ -276,7 +286,7 @@ def test_every_emitted_command_line_parses_and_every_refused_flag_is_rejected(st
             items = argv[argv.index("--lora-modules") + 1:]
             assert lora[case["id"]] == [[json.loads(i)["name"], json.loads(i)["path"], json.loads(i)["base_model_name"]]
                                         for i in items], case["id"]
-    assert {k.rsplit(":", 1)[-1] for k in lora} == {"lora-hub", "lora-mounted"}
+    assert {k.rsplit(":", 1)[-1] for k in lora} == {"lora-hub", "lora-mounted", "lora-registry"}
 
 
 # Read by the vllm-gaudi plugin (vllm_gaudi/extension/features.py, bucketing) rather than vllm/envs.py.
