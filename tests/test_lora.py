@@ -303,6 +303,18 @@ def test_gated_adapters_on_storage_uris_give_the_storage_initializer_the_token()
     assert "kserve-intel:hfToken" in str(caught.value) and "models[0].adapters[0] x/a" in str(caught.value)
 
 
+def test_hub_egress_none_is_refused_only_for_hub_adapters():
+    # Registry adapters come from the registry's store (recorded resolution: no MLflow call here).
+    registry_adapter = {"name": "a", "source": {"registeredModel": "a-lora", "version": 1,
+                                                "resolved": {"version": "1", "uri": "gs://models/a-lora/1"}}}
+    values = {"networkPolicy": {"egress": {"hub": "none"}}, "registry": {"resolve": False}}
+    plan = plan_for("xeon", models=[model("xeon", [registry_adapter])], **values)
+    assert plan.models[0].lora.adapters[0].storage == {"uri": "gs://models/a-lora/1", "mountPath": "/mnt/lora/0-a"}
+    message = refusal(platform="xeon", models=[model("xeon", [registry_adapter, {"name": "b", "id": "x/b"}])],
+                      **values)
+    assert "kserve-intel:networkPolicy.egress.hub" in message
+
+
 def test_lora_warnings_name_the_performance_cost():
     assert any("torch.compile off" in w for w in plan_for("xeon").warnings)
     assert any("torch.compile off" in w and "0.10.2" in w
