@@ -300,7 +300,7 @@ class LoraPlan:
     @property
     def gated_via_storage_uris(self) -> bool:
         """Some gated hub adapter is downloaded by KServe's storage initializer (it needs HF_TOKEN)."""
-        return self.via_storage_uris and any(a.gated and a.hub for a in self.adapters)
+        return any(a.gated and a.hub and a.storage is not None for a in self.adapters)
 
 
 def _mount_dir(index: int, name: str) -> str:
@@ -328,11 +328,15 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
             stack: "ServingStack", platform: str, storage_uris: bool, issues: list[ConfigIssue],
             warnings: list[str], env: Mapping[str, str], extra_args: Iterable[str],
             adapters_key: str = "adapters", sources: Callable[[str], ResolvedSource | None] | None = None,
-            why_not: str | None = None) -> LoraPlan | None:
+            why_not: str | None = None, hub_mirror: str | None = None) -> LoraPlan | None:
     """The adapter plan of one model (or its canary); rules that need the stack and the base.
 
     `sources` looks up resolved registry sources by config path (registry.Resolution.of);
-    `why_not` says why storage_uris is False (why_not_storage_uris)."""
+    `why_not` says why storage_uris is False (why_not_storage_uris). With `hub_mirror` (hfEndpoint) hub
+    adapters are downloaded by vLLM, which reads HF_ENDPOINT: KServe's storage initializer gets no
+    HF_ENDPOINT (its credential builder passes only HF_TOKEN, pkg/credentials/hf/hf_secret.go v0.16-v0.20)
+    and would download from huggingface.co, bypassing the mirror."""
+    hub_storage = storage_uris and hub_mirror is None
     if not adapters:
         if limits is not None:
             issues.append(ConfigIssue(f"{path}.lora", "has no effect without adapters; remove it or add "
@@ -372,11 +376,13 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
         if base != served:
             issues.append(ConfigIssue(f"{where}.baseModel", f"must be the model's served name ({served}): vLLM "
                                       "ignores any other base_model_name silently", adapter.base_model))
-        if not storage_uris and adapter.revision is not None:
-            issues.append(ConfigIssue(f"{where}.revision", "cannot be pinned: vLLM downloads adapters itself here "
-                                      "(without a revision); allowed: KServe v0.16+ without model.storageUri "
-                                      "(the storage initializer downloads hf://<id>:<revision>), or no revision",
-                                      adapter.revision))
+        if not hub_storage and adapter.revision is not None:
+            mirror = (f" (hfEndpoint {hub_mirror} is a mirror, which only vLLM's download uses)" if storage_uris
+                      else "")
+            issues.append(ConfigIssue(f"{where}.revision", f"cannot be pinned: vLLM downloads adapters itself here"
+                                      f"{mirror} (without a revision); allowed: KServe v0.16+ without localCache "
+                                      "and without an hfEndpoint mirror (the storage initializer downloads "
+                                      "hf://<id>:<revision>), or no revision", adapter.revision))
         if adapter.source is not None:
             resolved = sources(f"{where}.source") if sources is not None else None
             if not storage_uris:
@@ -393,7 +399,7 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
             planned.append(AdapterPlan(adapter.name, None, None, base, False, mount,
                                        MappingProxyType({"uri": resolved.storage_uri, "mountPath": mount}),
                                        resolved))
-        elif storage_uris:
+        elif hub_storage:
             mount = _mount_dir(i, adapter.name)
             uri = f"{HF_URI_PREFIX}{adapter.id}" + (f":{adapter.revision}" if adapter.revision else "")
             planned.append(AdapterPlan(adapter.name, adapter.id, adapter.revision, base, adapter.gated, mount,
@@ -415,7 +421,7 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
                                       f"{reason}", name))
     if lora.warning:
         warnings.append(f"{path}: {lora.warning}.")
-    return LoraPlan(tuple(planned), max_loras, rank, max_cpu, storage_uris)
+    return LoraPlan(tuple(planned), max_loras, rank, max_cpu, any(a.storage is not None for a in planned))
 
 
 def namespace_collisions(models: Iterable[Any]) -> list[ConfigIssue]:

@@ -14,7 +14,7 @@ from typing import Mapping
 
 from . import charts, lora as lora_rules, naming, registry, scaling as scaling_rules
 from .catalogue import lookup
-from .config import StackConfig
+from .config import DEFAULT_HF_ENDPOINT, StackConfig
 from .errors import ConfigError, ConfigIssue
 from .platforms import PROFILES, PlatformProfile
 from .serving_stacks import ServingStack, resolve as resolve_stack, serving_stack_warnings
@@ -286,7 +286,8 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
     storage_uris = lora_rules.via_storage_uris(kserve_release, base_storage_uri)
     # Registry adapters are resolved with the models' sources (registry.resolve_sources).
     adapter_sources = dict(sources=resolution.of if resolution else None,
-                           why_not=lora_rules.why_not_storage_uris(kserve_release, base_storage_uri))
+                           why_not=lora_rules.why_not_storage_uris(kserve_release, base_storage_uri),
+                           hub_mirror=config.hf_endpoint if config.hf_endpoint != DEFAULT_HF_ENDPOINT else None)
     lora = lora_rules.resolve(path, model.adapters, model.lora, served, stack, profile.name, storage_uris,
                               issues, warnings, model.env, model.extra_args, **adapter_sources) if stack else None
     if lora is not None:

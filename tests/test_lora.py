@@ -303,6 +303,30 @@ def test_gated_adapters_on_storage_uris_give_the_storage_initializer_the_token()
     assert "kserve-intel:hfToken" in str(caught.value) and "models[0].adapters[0] x/a" in str(caught.value)
 
 
+def test_with_a_hub_mirror_vllm_downloads_hub_adapters_and_registry_ones_stay_on_storage_uris():
+    # KServe's storage initializer gets no HF_ENDPOINT (only HF_TOKEN from the credential builder): it would
+    # bypass the mirror, so vLLM (HF_ENDPOINT in its env) downloads hub adapters there.
+    registry_adapter = {"name": "r", "source": {"registeredModel": "r-lora", "version": 1,
+                                                "resolved": {"version": "1", "uri": "gs://models/r-lora/1"}}}
+    mirror = {"hfEndpoint": "https://hf-mirror.example.com", "registry": {"resolve": False}}
+    plan = plan_for("xeon", "v0.20.0", models=[model("xeon", [{"name": "a", "id": "x/a", "gated": True},
+                                                              registry_adapter])], **mirror)
+    lora_plan = plan.models[0].lora
+    assert [a.path for a in lora_plan.adapters] == ["x/a", "/mnt/lora/1-r"]
+    assert isvc(plan)["spec"]["predictor"]["storageUris"] == [{"uri": "gs://models/r-lora/1",
+                                                               "mountPath": "/mnt/lora/1-r"}]
+    assert lora_plan.via_storage_uris and not lora_plan.gated_via_storage_uris
+    env = {e["name"]: e for e in isvc(plan)["spec"]["predictor"]["model"]["env"]}
+    assert env["HF_ENDPOINT"]["value"] == "https://hf-mirror.example.com" and "HF_TOKEN" in env
+    message = refusal(platform="xeon", models=[model("xeon", [{"name": "a", "id": "x/a", "revision": "v1"}])],
+                      hfEndpoint="https://hf-mirror.example.com")
+    assert "kserve-intel:models[0].adapters[0].revision" in message and "is a mirror" in message, message
+    only_hub = plan_for("xeon", "v0.20.0", models=[model("xeon", [{"name": "a", "id": "x/a"}])],
+                        hfEndpoint="https://hf-mirror.example.com")
+    assert "storageUris" not in isvc(only_hub)["spec"]["predictor"]
+    assert not only_hub.models[0].lora.via_storage_uris
+
+
 def test_hub_egress_none_is_refused_only_for_hub_adapters():
     # Registry adapters come from the registry's store (recorded resolution: no MLflow call here).
     registry_adapter = {"name": "a", "source": {"registeredModel": "a-lora", "version": 1,
