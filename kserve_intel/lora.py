@@ -176,6 +176,8 @@ class LoraSupport:
     forbidden_env: Mapping[tuple[str, str], str] = field(default_factory=dict)
     # Said when LoRA is on: what it costs on this stack.
     warning: str | None = None
+    # modules_to_save entries an adapter may have (vllm/lora/peft_helper.py `_validate_features`).
+    modules_to_save: tuple[str, ...] = ()
     # Defaults: (max_loras cap, max_lora_rank).
     default_max_loras: int = 4
     default_rank: int = 16
@@ -188,6 +190,8 @@ _RANKS_OLD = (8, 16, 32, 64, 128, 256, 320, 512)
 LORA_SUPPORT: Mapping[str, LoraSupport] = MappingProxyType({
     "vllm-0.33": LoraSupport(
         ranks=_RANKS_NEW,
+        # 0.33.0 peft_helper.py: modules_to_save only ["classifier", "score"] (classification models).
+        modules_to_save=("classifier", "score"),
         warning="vLLM 0.33 on CPU turns torch.compile off when LoRA is enabled (vllm/platforms/cpu.py: "
                 "compilation mode NONE): the base model runs eagerly, slower than without adapters",
         source="vllm 0.33.0 vllm/config/lora.py, vllm/engine/arg_utils.py, vllm/platforms/cpu.py",
@@ -357,6 +361,7 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
     if max_cpu < max_loras:
         issues.append(ConfigIssue(f"{path}.lora.maxCpuLoras", f"must be at least lora.maxLoras ({max_loras}); "
                                   "vLLM refuses a smaller value", max_cpu))
+    flags = {a.split("=", 1)[0].replace("_", "-") for a in extra_args}
     seen: dict[str, int] = {}
     planned = []
     for i, adapter in enumerate(adapters):
@@ -395,6 +400,8 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
                 continue
             if resolved is None:
                 continue  # the registry refused it: resolve_sources said why
+            issues.extend(_registry_adapter_issues(f"{where}.source", adapter, resolved, rank, lora, flags,
+                                                   stack.name, warnings))
             mount = _mount_dir(i, adapter.name)
             planned.append(AdapterPlan(adapter.name, None, None, base, False, mount,
                                        MappingProxyType({"uri": resolved.storage_uri, "mountPath": mount}),
@@ -408,7 +415,6 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
             assert adapter.id is not None
             planned.append(AdapterPlan(adapter.name, adapter.id, adapter.revision, base, adapter.gated,
                                        adapter.id, None))
-    flags = {a.split("=", 1)[0].replace("_", "-") for a in extra_args}
     if not lora.fully_sharded and "--fully-sharded-loras" in flags:
         issues.append(ConfigIssue(f"{path}.extraArgs", f"--fully-sharded-loras is not supported by LoRA on "
                                   f"serving stack {stack.name} ({lora.source})", "--fully-sharded-loras"))
@@ -422,6 +428,42 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
     if lora.warning:
         warnings.append(f"{path}: {lora.warning}.")
     return LoraPlan(tuple(planned), max_loras, rank, max_cpu, any(a.storage is not None for a in planned))
+
+
+def _registry_adapter_issues(key: str, adapter: AdapterConfig, resolved: ResolvedSource, rank: int,
+                             lora: LoraSupport, flags: set[str], stack: str, warnings: list[str]) -> list[ConfigIssue]:
+    """What the registry adapter's adapter_config.json rules out on this server (vLLM refuses it at start,
+    vllm/lora/peft_helper.py `validate_legal`: the server stops)."""
+    facts = resolved.adapter
+    if facts is None:
+        return []
+    what = f"version {resolved.version} of {resolved.registered_model!r}"
+    value = adapter.source.model_dump(by_alias=True, exclude_none=True, exclude={"resolved"}) if adapter.source else None
+    issues = []
+    if facts.rank is not None and facts.rank > rank:
+        issues.append(ConfigIssue(key, f"{what} has LoRA rank {facts.rank} (adapter_config.json r / rank_pattern), "
+                                  f"above lora.maxLoraRank ({rank}): vLLM refuses the adapter at start; raise "
+                                  "lora.maxLoraRank to one of " + ", ".join(str(r) for r in lora.ranks if r >= facts.rank),
+                                  value))
+    if facts.rank is not None and adapter.rank is not None and adapter.rank != facts.rank:
+        warnings.append(f"{key}: rank is {adapter.rank} in the config but {facts.rank} in {what}'s "
+                        "adapter_config.json; the registry's value is checked.")
+    if facts.use_dora:
+        issues.append(ConfigIssue(key, f"{what} is a DoRA adapter (use_dora), which vLLM does not load", value))
+    extra = [m for m in facts.modules_to_save if m not in lora.modules_to_save]
+    if extra:
+        allowed = ", ".join(lora.modules_to_save) or "none"
+        issues.append(ConfigIssue(key, f"{what} has modules_to_save {extra}, which vLLM on serving stack {stack} "
+                                  f"refuses (allowed: {allowed})", value))
+    if facts.bias != "none":
+        if lora.bias_flag and lora.bias:
+            if lora.bias_flag not in flags:
+                issues.append(ConfigIssue(key, f"{what} has bias {facts.bias!r}: vLLM on serving stack {stack} loads "
+                                          f"it only with {lora.bias_flag} in extraArgs", value))
+        else:
+            issues.append(ConfigIssue(key, f"{what} has bias {facts.bias!r}, which vLLM on serving stack {stack} "
+                                      "refuses (bias: none only)", value))
+    return issues
 
 
 def namespace_collisions(models: Iterable[Any]) -> list[ConfigIssue]:

@@ -281,6 +281,27 @@ def model_issues(path: str, model: Any, nodes: int) -> list[ConfigIssue]:
 
 
 @dataclass(frozen=True)
+class AdapterFacts:
+    """What a registry adapter's adapter_config.json says, in the peft LoraConfig keys vLLM checks when it
+    loads the adapter (vllm/lora/peft_helper.py PEFTHelper: rank against max_lora_rank, DoRA,
+    modules_to_save, bias); the rules per serving stack are in kserve_intel/lora.py."""
+
+    # The largest rank of any module: `r`, or a larger one in `rank_pattern`; None when not stated.
+    rank: int | None
+    use_dora: bool = False
+    modules_to_save: tuple[str, ...] = ()
+    bias: str = "none"
+
+    @classmethod
+    def read(cls, config: Mapping[str, Any]) -> "AdapterFacts":
+        ranks = [config.get("r")] + list((config.get("rank_pattern") or {}).values())
+        ranks = [r for r in ranks if isinstance(r, int) and not isinstance(r, bool)]
+        return cls(rank=max(ranks) if ranks else None, use_dora=bool(config.get("use_dora")),
+                   modules_to_save=tuple(str(m) for m in config.get("modules_to_save") or ()),
+                   bias=str(config.get("bias") or "none"))
+
+
+@dataclass(frozen=True)
 class ResolvedSource:
     """One source, resolved: the exact version KServe will fetch and where from."""
 
@@ -294,6 +315,8 @@ class ResolvedSource:
     registry_uri: str | None = None
     # False: taken from `source.resolved` (registry.resolve false).
     live: bool = True
+    # A LoRA adapter's adapter_config.json, as read through the registry; None: a model, or not read.
+    adapter: AdapterFacts | None = None
 
     def annotations(self, prefix: str = ANNOTATION_PREFIX) -> dict[str, str]:
         out = {f"{prefix}model": self.registered_model, f"{prefix}version": self.version}
@@ -448,6 +471,15 @@ ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin", "adapter_mo
 PEFT_DIR = "peft"
 
 
+def _adapter_config(api: MlflowApi, kind: str, where: str, path: str) -> dict[str, Any] | None:
+    """adapter_config.json's content through the artifact proxy or the run's artifact download (read-only)."""
+    if kind == "proxy":
+        status, body = api.get(f"{ARTIFACTS_API}/{path}")
+    else:
+        status, body = api.get("/get-artifact", path=path, run_uuid=where)
+    return body if status == 200 and body else None
+
+
 def _adapter_dir(api: MlflowApi, registry: RegistryConfig, kind: str, where: str, base: str) -> tuple[str | None, str | None]:
     """(sub-directory holding the adapter: "" or "peft", None) or (None, why it holds no adapter)."""
     join = (lambda *p: "/".join(x for x in p if x))
@@ -540,6 +572,7 @@ def _resolve_one(api: MlflowApi, registry: RegistryConfig, key: str, source: Reg
         root = str(body.get("run", {}).get("info", {}).get("artifact_uri", "")).rstrip("/") if status == 200 else ""
         if root and (download == root or download.startswith(root + "/")):
             listing = ("run", run_id, download[len(root):].strip("/"))
+    facts: AdapterFacts | None = None
     if adapter:
         if listing is None:
             warnings.append(f"{key}: cannot check the layout of {what} through the registry ({download}); make sure "
@@ -552,6 +585,12 @@ def _resolve_one(api: MlflowApi, registry: RegistryConfig, key: str, source: Reg
                                            f"(mlflow.transformers.log_model of a PEFT model writes them to "
                                            f"{PEFT_DIR}/)",
                                            source.model_dump(by_alias=True, exclude_none=True, exclude={"resolved"})))
+            content = _adapter_config(api, listing[0], listing[1], "/".join(x for x in (listing[2], sub, ADAPTER_CONFIG) if x))
+            if content is None:
+                warnings.append(f"{key}: cannot read {ADAPTER_CONFIG} of {what} through the registry; its rank and "
+                                "features are not checked against the server's LoRA limits.")
+            else:
+                facts = AdapterFacts.read(content)
             if sub:
                 # The storage initializer downloads just the adapter directory (s3: every key under the prefix).
                 uri, download = f"{uri}/{sub}", f"{download}/{sub}"
@@ -570,7 +609,7 @@ def _resolve_one(api: MlflowApi, registry: RegistryConfig, key: str, source: Reg
                         f"{source.wanted} of {name!r} to version {number}: deploying version {number}. Update "
                         "source.resolved before an air-gapped preview.")
     return ResolvedSource(registered_model=name, alias=source.alias, version=number, run_id=run_id,
-                          storage_uri=uri, registry_uri=download)
+                          storage_uri=uri, registry_uri=download, adapter=facts)
 
 
 def _s3_keys_issue(registry: RegistryConfig, resolved: Iterable[ResolvedSource]) -> list[ConfigIssue]:

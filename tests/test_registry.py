@@ -724,3 +724,37 @@ def test_adapter_sources_need_the_registry():
         load_config(raw_config(**values))
     assert "kserve-intel:registry.trackingUri: is required: models[0].adapters[0].source names a registered model" in str(
         caught.value)
+
+
+def _adapter_layout(**config) -> dict:
+    return {**mlflow_server.ADAPTER_LAYOUT,
+            "adapter_config.json": json.dumps({**mlflow_server.ADAPTER_CONFIG_JSON, **config})}
+
+
+def test_the_registry_adapters_own_config_is_checked_against_the_servers_limits(mlflow, adapters):
+    # adapter_config.json read through the registry: what vLLM would refuse at start is refused now
+    # (vLLM's own verdicts per stack: tests/test_serving_stacks.py PEFT_CASES).
+    server = mlflow.server
+    for name, config in (("rank-32-lora", {"r": 32}), ("dora-lora", {"use_dora": True}),
+                         ("bias-lora", {"bias": "lora_only"})):
+        server.register_from_run(name, _adapter_layout(**config))
+    server.register_logged_model("pattern-lora", {**mlflow_server.PEFT_LAYOUT, "peft/adapter_config.json": json.dumps(
+        {**mlflow_server.ADAPTER_CONFIG_JSON, "rank_pattern": {"q_proj": 64}})})
+
+    def text(name, **extra):
+        adapter = {"name": "x", "source": {"registeredModel": name, "version": 1}}
+        return rendered(refusal(mlflow, [lora_model([adapter], **extra)], kserve={"version": "v0.20.0"}))
+
+    message = text("rank-32-lora")
+    assert ("kserve-intel:models[0].adapters[0].source" in message and "version 1 of 'rank-32-lora' has LoRA rank 32"
+            in message and "above lora.maxLoraRank (16)" in message and "one of 32, 64, 128, 256, 320, 512" in message), message
+    assert "has LoRA rank 64" in text("pattern-lora")  # rank_pattern counts (through peft/ of a logged model)
+    assert "is a DoRA adapter (use_dora), which vLLM does not load" in text("dora-lora")
+    assert "has bias 'lora_only', which vLLM on serving stack vllm-0.33 refuses (bias: none only)" in text("bias-lora")
+    # Raising the limit lets the rank-32 adapter in; a rank in the config that disagrees is warned about.
+    plan = make_plan(mlflow, [lora_model([{"name": "x", "rank": 16, "source": {"registeredModel": "rank-32-lora",
+                                                                                "version": 1}}],
+                                         lora={"maxLoraRank": 32})], kserve={"version": "v0.20.0"})
+    (adapter,) = plan.models[0].lora.adapters
+    assert adapter.source.adapter.rank == 32
+    assert any("rank is 16 in the config but 32 in version 1 of 'rank-32-lora'" in w for w in plan.warnings)
