@@ -6,6 +6,7 @@ import pulumi
 
 from kserve_intel.builders.model import cache_claim, inference_service, ready_timeout_minutes
 from kserve_intel.builders.multinode import prefetch_job
+from kserve_intel.builders.runtime import served_by
 from kserve_intel.builders.scaling import scaled_object
 from kserve_intel.plan import ModelPlan, StackPlan
 
@@ -61,6 +62,7 @@ class ModelDeployment(pulumi.ComponentResource):
         if autoscaler is not None:
             self.scaled_object = apply(autoscaler, child_options(self, opts, self.inference_service))
         self.model = model
+        self.runtime_name = served_by(plan, model)
         self.external_url = plan.external_url(model)
         self.register_outputs({
             "name": model.name,
@@ -79,6 +81,8 @@ class ModelDeployment(pulumi.ComponentResource):
             "externalUrl": self.external_url,
             "inClusterUrl": self.model.in_cluster_url,
             "openaiBaseUrl": self.model.openai_base_url,
+            "runtime": self.runtime_name,
+            "servingStack": self.model.serving_stack.name,
         }
         if self.model.lora is not None:
             # Each adapter is a model of its own for clients: same base URL, `model: <servedModelName>`.

@@ -36,6 +36,10 @@ SERVERLESS_ROUTES = {"ingress": INGRESS, "apisix": APISIX, "genaiGateway": GENAI
 CANARY = {"trafficPercent": 20, "image": "opea/vllm-gaudi:1.23.0"}
 REVISION = "a09a35458c702b33eeacc393d103063234e8bc28"
 
+CUSTOM = {"name": "llamacpp", "image": "ghcr.io/ggml-org/llama.cpp:server-b6000", "platforms": ["xeon"],
+          "args": ["--host", "0.0.0.0", "--port", "8081", "-hf", "$(MODEL_ID)"], "port": 8081,
+          "healthPath": "/health", "metricsPath": "/metrics"}
+
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
     # name: (committed stack, overrides)
     "xeon-routes": ("xeon", {**ROUTES, "monitoring": MONITORING}),
@@ -105,6 +109,30 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
                                  {"name": "chat", "id": "example-org/qwen2.5-chat-lora"}],
                     "canary": {"trafficPercent": 20, "adapters": [{"name": "sql", "id": "example-org/sql-v2"}]}}],
         **SERVERLESS_ROUTES, "monitoring": MONITORING,
+    }),
+    # A serving stack per model: the old stacks beside the new defaults, each with its own runtime.
+    "xeon-two-stacks-v013": ("xeon", {
+        "models": [{"id": "Qwen/Qwen3-4B-Instruct-2507", "servingStack": "vllm-0.10"},
+                   "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"],
+        "autoscaling": {"enabled": True, "maxReplicas": 2}, **ROUTES, "monitoring": MONITORING,
+    }),
+    # Backends besides vLLM (TGI, OVMS, a custom runtime) beside vLLM, each with its own runtime.
+    "xeon-backends-v013": ("xeon", {
+        "models": ["Qwen/Qwen3-4B-Instruct-2507", {"id": "Qwen/Qwen3-1.7B", "name": "qwen-tgi", "backend": "tgi"},
+                   {"id": "Qwen/Qwen3-1.7B", "name": "qwen-ovms", "backend": "ovms"},
+                   {"id": "Qwen/Qwen3-1.7B", "name": "qwen-own", "backend": "llamacpp"}],
+        "runtimes": {"custom": [CUSTOM]}, **ROUTES, "monitoring": MONITORING,
+        "networkPolicy": {"enabled": True},
+    }),
+    "gaudi3-tgi-v020": ("gaudi3", {
+        "backend": "tgi", "models": ["Qwen/Qwen2.5-7B-Instruct", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"],
+        **ROUTES, "monitoring": MONITORING,
+    }),
+    "gaudi-two-stacks-multinode-v020": ("gaudi", {
+        "kserve": {"version": "v0.20.0", "deploymentMode": "Standard"}, "autoscaling": {"enabled": False},
+        "models": [{"id": "meta-llama/Llama-3.1-405B-Instruct", "revision": REVISION, "servingStack": "vllm-fork-1.22"},
+                   "Qwen/Qwen2.5-7B-Instruct"],
+        "storage": {"size": "1Ti", "accessMode": "ReadWriteMany"}, **ROUTES, "monitoring": MONITORING,
     }),
 }
 
@@ -253,3 +281,17 @@ def test_lora_registry_canary_holds_together(evaluations):
     names = [(m["servedModelName"], [a["servedModelName"] for a in m.get("adapters", [])])
              for m in evaluation.outputs["models"]]
     assert names == [("support-bot", ["sql", "billing"]), ("Qwen/Qwen3-1.7B", ["triage"])]
+
+
+def test_models_on_two_stacks_name_their_own_runtimes(evaluations):
+    csr = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
+    isvc = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+    for case, expected in {
+        "xeon-two-stacks-v013": {"intel-xeon-vllm-0-10", "intel-vllm-xeon"},
+        "gaudi-two-stacks-multinode-v020": {"intel-gaudi-vllm-fork-1-22-multinode", "intel-vllm-gaudi"},
+    }.items():
+        evaluation = evaluations[case]
+        used = {r.inputs["spec"]["predictor"]["model"]["runtime"] for r in evaluation.of_type(isvc)}
+        assert used == expected, case
+        # Only what a model uses: the fork's single-node runtime is not created for a multi-node model.
+        assert used == {r.inputs["metadata"]["name"] for r in evaluation.of_type(csr)}, case
