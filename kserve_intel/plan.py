@@ -14,7 +14,7 @@ from typing import Mapping
 
 from . import backends, charts, custom_runtimes, lora as lora_rules, naming, registry, scaling as scaling_rules
 from .catalogue import lookup
-from .config import StackConfig
+from .config import DEFAULT_HF_ENDPOINT, StackConfig
 from .errors import ConfigError, ConfigIssue
 from .platforms import PROFILES, PlatformProfile
 from . import serving_stacks
@@ -324,8 +324,9 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
 
     served = model.served_model_name or (model.source.registered_model if model.source else model.id)
     stack_tuned = stack.tuning(profile.name, tp * pp)
-    # KServe refuses storageUris beside model.storageUri (registry source, local model cache).
-    base_storage_uri = model.source is not None or (model.local_cache is not None and node_group is not None)
+    # KServe refuses storageUris beside model.storageUri: the local model cache needs model.storageUri (its
+    # LocalModelCache matches it); a registry base joins the adapters' storageUris (builders/registry.py).
+    base_storage_uri = model.local_cache is not None and node_group is not None
     issues.extend(backends.model_issues(path, model, stack, nodes, pp, tp, base_storage_uri))
     vllm = stack.backend == "vllm"
     ovms_repo = backends.openvino_repo(model.id) if stack.backend == "ovms" else None
@@ -344,8 +345,12 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
 
     args = command_line(model.revision, model.extra_args)
     storage_uris = lora_rules.via_storage_uris(kserve_release, base_storage_uri)
+    # Registry adapters are resolved with the models' sources (registry.resolve_sources).
+    adapter_sources = dict(sources=resolution.of if resolution else None,
+                           why_not=lora_rules.why_not_storage_uris(kserve_release, base_storage_uri),
+                           hub_mirror=config.hf_endpoint if config.hf_endpoint != DEFAULT_HF_ENDPOINT else None)
     lora = lora_rules.resolve(path, model.adapters, model.lora, served, stack, profile.name, storage_uris,
-                              issues, warnings, model.env, model.extra_args) if stack else None
+                              issues, warnings, model.env, model.extra_args, **adapter_sources) if stack else None
     if lora is not None:
         args += list(lora.args)
 
@@ -399,11 +404,13 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
         if c.adapters is not None:
             canary_lora = lora_rules.resolve(f"{path}.canary", c.adapters, model.lora, served, stack, profile.name,
                                              storage_uris, issues, [], {**model.env, **(c.env or {})},
-                                             c.extra_args if c.extra_args is not None else model.extra_args)
+                                             c.extra_args if c.extra_args is not None else model.extra_args,
+                                             **adapter_sources)
         elif lora is not None and (c.extra_args is not None or c.env is not None):
             lora_rules.resolve(f"{path}.canary", model.adapters, model.lora, served, stack, profile.name,
                                storage_uris, issues, [], {**model.env, **(c.env or {})},
-                               c.extra_args if c.extra_args is not None else model.extra_args)
+                               c.extra_args if c.extra_args is not None else model.extra_args,
+                               **adapter_sources)
         if canary_lora is not None:
             canary_args += list(canary_lora.args)
         canary = CanaryPlan(

@@ -244,7 +244,17 @@ LORA_CASES = [
     ("lora-mounted", "v0.20.0", {"adapters": [{"name": "sql", "id": "example/sql-lora", "revision": "v1"},
                                               {"name": "org/chat:v2", "id": "example/chat-lora"}],
                                  "lora": {"maxLoras": 2, "maxLoraRank": 32, "maxCpuLoras": 4}}),
+    # A registry base with a registry adapter and a hub adapter (recorded resolutions: no MLflow call):
+    # --model/--tokenizer at /mnt/models, the adapters at their mounts.
+    ("lora-registry", "v0.20.0", {"source": {"registeredModel": "support-bot", "version": 3,
+                                             "resolved": {"version": "3", "uri": "gs://models/support-bot/3"}},
+                                  "adapters": [{"name": "billing", "source": {
+                                      "registeredModel": "billing-lora", "version": 1,
+                                      "resolved": {"version": "1", "uri": "gs://models/billing-lora/1/peft"}}},
+                                      {"name": "sql", "id": "example/sql-lora"}]}),
 ]
+# Config beside a LoRA case's model (the registry, read from recorded resolutions).
+LORA_EXTRA = {"lora-registry": {"registry": {"resolve": False}}}
 
 
 def command_lines(stack_name):
@@ -261,7 +271,7 @@ def command_lines(stack_name):
                          "servingStack": stack_name, "_case": "per-model"}, {"_beside": True}))
         for suffix, version, keys in LORA_CASES:
             configs.append(({"id": "Qwen/Qwen2.5-7B-Instruct", "gated": False, **keys,
-                             "_case": suffix}, {"kserve": {"version": version}}))
+                             "_case": suffix}, {"kserve": {"version": version}, **LORA_EXTRA.get(suffix, {})}))
         for i, (model, extra) in enumerate(configs):
             model, extra = dict(model), dict(extra)
             suffix = model.pop("_case", None)
@@ -326,10 +336,47 @@ def run_parser(stack_name, cases, tmp_path):
 PARSED_STACKS = [name for name, stack in STACKS.items() if stack.backend == "vllm"]
 
 
+# Registry adapters' adapter_config.json (kserve_intel/lora.py `_registry_adapter_issues`): our verdict
+# against vLLM's own PEFTHelper.validate_legal, which the server runs per adapter at start.
+PEFT = {"r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "v_proj"]}
+PEFT_CASES = {
+    "plain": (PEFT, False), "rank-32": ({**PEFT, "r": 32}, False),
+    "rank-pattern-64": ({**PEFT, "rank_pattern": {"q_proj": 64}}, False),
+    "dora": ({**PEFT, "use_dora": True}, False), "save-lm-head": ({**PEFT, "modules_to_save": ["lm_head"]}, False),
+    "save-score": ({**PEFT, "modules_to_save": ["score"]}, False), "bias": ({**PEFT, "bias": "all"}, False),
+    "bias-with-flag": ({**PEFT, "bias": "all"}, True),
+}
+# Where we refuse what this vLLM's PEFTHelper lets through, and why:
+PEFT_STRICTER = {
+    # before 0.3x PEFTHelper has no rank_pattern (dropped by from_dict): the rank-64 module's weights do not
+    # fit the max_lora_rank slots the server allocates.
+    *((s, "rank-pattern-64") for s in ("vllm-0.10", "vllm-gaudi-0.26", "vllm-fork-1.22")),
+    # the fork's HPU model runner asserts no LoRA bias (vllm/worker/hpu_model_runner.py), whatever its base allows.
+    ("vllm-fork-1.22", "bias-with-flag"),
+}
+
+
+def peft_cases():
+    return [{"id": f"peft:{name}", "peft": config, "max_lora_rank": 16, "bias_enabled": bias, "env": []}
+            for name, (config, bias) in PEFT_CASES.items()]
+
+
+def our_peft_verdict(stack_name, name):
+    from kserve_intel import lora
+    from kserve_intel.registry import AdapterFacts, ResolvedSource
+
+    config, bias = PEFT_CASES[name]
+    adapter = lora.AdapterConfig.model_validate({"name": "a", "source": {"registeredModel": "m", "version": 1}})
+    resolved = ResolvedSource("m", None, "1", None, "s3://b/m/1", adapter=AdapterFacts.read(config))
+    issues = lora._registry_adapter_issues("k", adapter, resolved, 16, lora.LORA_SUPPORT[stack_name],
+                                           {"--enable-lora-bias"} if bias else set(), stack_name, [])
+    return [i.message for i in issues]
+
+
 @pytest.mark.parametrize("stack_name", PARSED_STACKS)
 def test_every_emitted_command_line_parses_and_every_refused_flag_is_rejected(stack_name, tmp_path):
     stack = STACKS[stack_name]
-    cases = command_lines(stack_name)
+    cases = command_lines(stack_name) + peft_cases()
     report = run_parser(stack_name, cases, tmp_path)
     assert report["version"].startswith(stack.parser_version)
     results = report["results"]
@@ -356,7 +403,16 @@ def test_every_emitted_command_line_parses_and_every_refused_flag_is_rejected(st
             items = argv[argv.index("--lora-modules") + 1:]
             assert lora[case["id"]] == [[json.loads(i)["name"], json.loads(i)["path"], json.loads(i)["base_model_name"]]
                                         for i in items], case["id"]
-    assert {k.rsplit(":", 1)[-1] for k in lora} == {"lora-hub", "lora-mounted"}
+    assert {k.rsplit(":", 1)[-1] for k in lora} == {"lora-hub", "lora-mounted", "lora-registry"}
+    # A registry adapter's adapter_config.json: refused at plan time exactly where this vLLM refuses it at start
+    # (or where we are stricter, PEFT_STRICTER); both sides for the record.
+    verdicts = {name: (report["peft"][f"peft:{name}"], our_peft_verdict(stack_name, name)) for name in PEFT_CASES}
+    for name, (theirs, ours) in verdicts.items():
+        if (stack_name, name) in PEFT_STRICTER:
+            assert theirs is None and ours, (name, verdicts[name])
+        else:
+            assert (theirs is None) == (not ours), (name, verdicts[name])
+    assert verdicts["rank-32"][0] and verdicts["dora"][0]  # the check ran in vLLM
 
 
 # Read by the vllm-gaudi plugin (vllm_gaudi/extension/features.py, bucketing) rather than vllm/envs.py.
