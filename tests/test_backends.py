@@ -336,3 +336,16 @@ def test_tgi_serves_the_local_model_cache_copy_and_ovms_is_refused_it():
     assert model["storageUri"] == "hf://Qwen/Qwen3-1.7B:main"
     message = refusal("xeon", [{"id": "Qwen/Qwen3-1.7B", "backend": "ovms", "localCache": {"size": "20Gi"}}], **cache)
     assert "kserve-intel:models[0].localCache" in message and "serves vLLM and TGI" in message
+
+
+def test_a_tgi_canary_gets_the_launchers_command_line_with_its_own_overrides():
+    plan = plan_for("gaudi3", [{"id": "Qwen/Qwen2.5-7B-Instruct", "backend": "tgi",
+                                "canary": {"trafficPercent": 10, "extraArgs": ["--max-concurrent-requests", "16"]}}],
+                    kserve={"version": "v0.20.0", "deploymentMode": "Standard"})
+    isvc = inference_service(plan, plan.models[0], with_token=False)
+    (canary,) = isvc["spec"]["canary"]
+    stable = clap_parse(isvc["spec"]["predictor"]["model"]["args"])
+    variant = clap_parse(canary["predictor"]["model"]["args"])
+    assert variant["--max-concurrent-requests"] == "16" and stable["--max-concurrent-requests"] == "64"
+    assert variant["--model-id"] == stable["--model-id"] and variant["--max-batch-size"] == "32"
+    assert canary["predictor"]["model"]["runtime"] == isvc["spec"]["predictor"]["model"]["runtime"]
