@@ -73,9 +73,15 @@ def tgi_args(model_id: str, tp: int, max_len: int, revision: str | None, extra_a
         args += ["--sharded", "true"]
     args += ["--max-input-tokens", str(max_len - 1), "--max-total-tokens", str(max_len),
              "--max-batch-prefill-tokens", str(max_len)]
+    extra_args = list(extra_args)
     if stack_tuned is not None:
-        args += list(stack_tuned.args)
-    return args + list(extra_args)
+        # The user's value wins; a second occurrence would be an error (clap refuses repeated options).
+        given = {a.split("=", 1)[0] for a in extra_args if a.startswith("--")}
+        tuned = list(stack_tuned.args)
+        for at in range(0, len(tuned), 2):
+            if tuned[at] not in given:
+                args += tuned[at:at + 2]
+    return args + extra_args
 
 
 def ovms_args(repo: str, served: str, extra_args: Iterable[str]) -> list[str]:

@@ -70,6 +70,9 @@ class ServingStack:
     # Non-vLLM servers: every option their launcher/CLI parser knows -> whether it takes a value
     # (derived from the pinned source, kserve_intel/data/); None: vLLM's real parser decides (tests).
     known_args: Mapping[str, bool] | None = None
+    # Options that may be given more than once; None: any may (argparse, cxxopts: the last one wins).
+    # TGI's clap parser refuses a second occurrence of every other option.
+    repeatable_args: frozenset[str] | None = None
     # Options and variables the program sets for this server -> the config key to use instead.
     reserved_args: Mapping[str, str] = field(default_factory=dict)
     reserved_env: Mapping[str, str] = field(default_factory=dict)
@@ -316,16 +319,21 @@ VLLM_FORK_1_22 = ServingStack(
     description="HabanaAI/vllm-fork v0.9.0.1+Gaudi-1.22.0 (end of life from Gaudi software 1.23)",
 )
 
-def _flags(name: str) -> Mapping[str, bool]:
-    """A launcher's option set, derived from its pinned source (kserve_intel/data/<name>.json)."""
+def _option_specs(name: str) -> Mapping[str, Mapping]:
+    """A launcher's options, derived from its pinned source (kserve_intel/data/<name>.json)."""
     import json
     from pathlib import Path
 
-    data = json.loads((Path(__file__).parent / "data" / f"{name}.json").read_text())
-    return MappingProxyType({flag: spec["value"] for flag, spec in data["flags"].items()})
+    return json.loads((Path(__file__).parent / "data" / f"{name}.json").read_text())["flags"]
+
+
+def _flags(name: str) -> Mapping[str, bool]:
+    """Option -> whether it takes a value."""
+    return MappingProxyType({flag: spec["value"] for flag, spec in _option_specs(name).items()})
 
 
 TGI_FLAGS = _flags("tgi-3.3.7-launcher-flags")
+TGI_REPEATABLE = frozenset(f for f, spec in _option_specs("tgi-3.3.7-launcher-flags").items() if spec.get("repeat"))
 OVMS_FLAGS = _flags("ovms-2026.3-cli-flags")
 
 _TGI_RESERVED = {
@@ -365,6 +373,7 @@ TGI_3_3 = ServingStack(
     rejected_env=MappingProxyType({}),
     listen_args=("--hostname", "0.0.0.0", "--port", str(SERVING_PORT), "--json-output"),
     known_args=TGI_FLAGS,
+    repeatable_args=TGI_REPEATABLE,
     reserved_args=MappingProxyType(_TGI_RESERVED),
     reserved_env=MappingProxyType(_TGI_RESERVED_ENV),
     warning=_TGI_WARNING,
@@ -550,8 +559,14 @@ def _backend_issue(config: "StackConfig", key: str, backend: str) -> ConfigIssue
 
 
 def _arg_issues(stack: ServingStack, source: str, args: list[str]) -> Iterable[ConfigIssue]:
+    seen: set[str] = set()
     for arg in args:
         flag = arg.split("=", 1)[0]
+        if stack.repeatable_args is not None and flag.startswith("-"):
+            if flag in seen and flag not in stack.repeatable_args:
+                yield ConfigIssue(f"{source}.extraArgs", f"{flag} is given twice; {stack.server}'s launcher refuses a "
+                                  "repeated option (give it once)", arg)
+            seen.add(flag)
         if stack.known_args is None:  # vLLM: the flags its version dropped
             reason = stack.rejects_arg(arg)
             if reason:

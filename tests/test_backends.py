@@ -19,7 +19,7 @@ from kserve_intel.catalogue import CATALOGUE
 from kserve_intel.config import load_config
 from kserve_intel.errors import ConfigError
 from kserve_intel.plan import build_plan
-from kserve_intel.serving_stacks import OVMS_FLAGS, STACKS, TGI_FLAGS
+from kserve_intel.serving_stacks import OVMS_FLAGS, STACKS, TGI_FLAGS, TGI_REPEATABLE
 from tests.conftest import raw_config
 
 DATA = Path(__file__).resolve().parent.parent / "kserve_intel" / "data"
@@ -56,13 +56,17 @@ def argv(plan, model):
 
 def clap_parse(args: list[str]) -> dict[str, str | bool]:
     """TGI's launcher (clap 4.5 derive): `--opt value` or `--opt=value`; SetTrue flags take none;
-    `--sharded` is Option<bool> (true/false); unknown options and stray values are errors."""
+    `--sharded` is Option<bool> (true/false); unknown options, stray values and a second occurrence of
+    an option that is not a Vec (clap_builder Parser::react: argument_conflict unless args_override_self,
+    which TGI's Args does not set) are errors."""
     out: dict[str, str | bool] = {}
     i = 0
     while i < len(args):
         flag, _, inline = args[i].partition("=")
         if flag not in TGI_FLAGS:
             raise ValueError(f"unexpected argument '{args[i]}'")
+        if flag in out and flag not in TGI_REPEATABLE:
+            raise ValueError(f"the argument '{flag}' cannot be used multiple times")
         if TGI_FLAGS[flag]:
             value = inline if inline else (args[i + 1] if i + 1 < len(args) else None)
             if value is None or (not inline and value.startswith("--")):
@@ -106,8 +110,11 @@ def test_the_derived_option_sets_cite_their_source_and_parse_as_upstream_does():
         assert (source["repo"], source["tag"]) == (repo, tag) and len(source["commit"]) == 40
     assert TGI_FLAGS["--json-output"] is False and TGI_FLAGS["--sharded"] is True
     assert OVMS_FLAGS["--metrics_enable"] is False and "--weight-format" in OVMS_FLAGS
+    assert TGI_REPEATABLE == {"--cors-allow-origin", "--cuda-graphs"}  # the Vec options
+    clap_parse(["--cors-allow-origin", "a", "--cors-allow-origin", "b"])
     # The parsers refuse what the real ones refuse (guards the guard).
-    for bad in (["--json-output", "true"], ["--sharded"], ["--max-num-seqs", "8"], ["--sharded", "yes"]):
+    for bad in (["--json-output", "true"], ["--sharded"], ["--max-num-seqs", "8"], ["--sharded", "yes"],
+                ["--max-batch-size", "8", "--max-batch-size", "16"], ["--json-output", "--json-output"]):
         with pytest.raises(ValueError):
             clap_parse(bad)
     for bad in (["--metrics_enable", "true"], ["--rest-port", "8080"], ["--source_model"]):
@@ -265,6 +272,8 @@ REFUSALS = [
      "MAX_TOTAL_TOKENS is set by the program for serving stack tgi-3.3; use maxModelLen instead"),
     ("gaudi", [{"id": "Qwen/Qwen2.5-7B-Instruct", "backend": "tgi", "env": {"BATCH_BUCKET_SIZE": "8"}}], {},
      "BATCH_BUCKET_SIZE is not read by serving stack tgi-gaudi-3.3"),
+    ("xeon", [{"id": "Qwen/Qwen3-1.7B", "backend": "tgi", "extraArgs": ["--dtype", "bfloat16", "--dtype=float16"]}],
+     {}, "--dtype is given twice; TGI 3.3.7's launcher refuses a repeated option"),
     ("xeon", [{"id": "Qwen/Qwen3-1.7B", "backend": "tgi", "servedModelName": "qwen"}], {},
      "kserve-intel:models[0].servedModelName"),
     ("xeon", [{"id": "Qwen/Qwen3-1.7B", "backend": "tgi", "adapters": [{"name": "sql", "id": "x/sql-lora"}]}], {},
@@ -349,3 +358,15 @@ def test_a_tgi_canary_gets_the_launchers_command_line_with_its_own_overrides():
     assert variant["--max-concurrent-requests"] == "16" and stable["--max-concurrent-requests"] == "64"
     assert variant["--model-id"] == stable["--model-id"] and variant["--max-batch-size"] == "32"
     assert canary["predictor"]["model"]["runtime"] == isvc["spec"]["predictor"]["model"]["runtime"]
+
+
+def test_a_users_tgi_option_replaces_the_tuned_one_instead_of_repeating_it():
+    plan = plan_for("gaudi", [{"id": "Qwen/Qwen2.5-7B-Instruct", "backend": "tgi",
+                               "extraArgs": ["--max-batch-size=8", "--max-concurrent-requests", "16"]}])
+    args = argv(plan, plan.models[0])
+    parsed = clap_parse(args)  # a repeated option would raise, as TGI's launcher does
+    assert (parsed["--max-batch-size"], parsed["--max-concurrent-requests"]) == ("8", "16")
+    assert parsed["--max-waiting-tokens"] == "7"  # the tuned values the user did not set stay
+    for stack in (STACKS["tgi-gaudi-3.3"],):  # tuned TGI values are option/value pairs (what tgi_args assumes)
+        for tuned in stack.tuned.values():
+            assert all(a.startswith("--") for a in tuned.args[::2]) and len(tuned.args) % 2 == 0
