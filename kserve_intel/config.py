@@ -754,11 +754,12 @@ def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[Config
         )
     runtimes = config.runtimes
     if not runtimes.configure_intel:
-        for key in ("image", "node_selector", "accelerators_per_node"):
+        for key in ("image", "node_selector", "accelerators_per_node", "custom"):
             if runtimes.explicitly_set(key):
                 yield ConfigIssue(
                     f"runtimes.{to_camel(key)}", "has no effect when runtimes.configureIntel is false "
-                    "(the runtimes are managed elsewhere); remove it", getattr(runtimes, key),
+                    "(the runtimes are managed elsewhere); remove it",
+                    [c.name for c in runtimes.custom] if key == "custom" else getattr(runtimes, key),
                 )
     storage = config.storage
     if not storage.enabled:
