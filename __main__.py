@@ -26,6 +26,7 @@ pulumi.export("platform", plan.profile.name)
 pulumi.export("kserveVersion", plan.release.tag)
 pulumi.export("deploymentMode", plan.deployment_mode)
 pulumi.export("runtime", runtimes.runtime_name)
+pulumi.export("runtimes", runtimes.summary)  # one per serving stack in use, with its models
 pulumi.export("models", [m.summary() for m in models])
 pulumi.export("routes", traffic.endpoints)
 pulumi.export("monitoring", monitoring.summary())

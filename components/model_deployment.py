@@ -7,6 +7,7 @@ import pulumi
 from kserve_intel.builders.model import (cache_claim, delete_timeout_minutes, inference_service, not_ready_message,
                                          ready_timeout_minutes)
 from kserve_intel.builders.multinode import prefetch_job
+from kserve_intel.builders.runtime import served_by
 from kserve_intel.builders.scaling import scaled_object
 from kserve_intel.plan import ModelPlan, StackPlan
 
@@ -64,6 +65,7 @@ class ModelDeployment(pulumi.ComponentResource):
         if autoscaler is not None:
             self.scaled_object = apply(autoscaler, child_options(self, opts, self.inference_service))
         self.model = model
+        self.runtime_name = served_by(plan, model)
         self.external_url = plan.external_url(model)
         self.register_outputs({
             "name": model.name,
@@ -82,6 +84,8 @@ class ModelDeployment(pulumi.ComponentResource):
             "externalUrl": self.external_url,
             "inClusterUrl": self.model.in_cluster_url,
             "openaiBaseUrl": self.model.openai_base_url,
+            "runtime": self.runtime_name,
+            "servingStack": self.model.serving_stack.name,
         }
         if self.model.lora is not None:
             # Each adapter is a model of its own for clients: same base URL, `model: <servedModelName>`.

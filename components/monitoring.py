@@ -24,7 +24,9 @@ class Monitoring(pulumi.ComponentResource):
         config = plan.config.monitoring
         self.pod_monitor = self.rule = self.dashboard = None
         if config.enabled:
-            self.pod_monitor = apply(build.pod_monitor(plan), child_options(self, opts))
+            monitor = build.pod_monitor(plan)
+            if monitor is not None:
+                self.pod_monitor = apply(monitor, child_options(self, opts))
             if config.alerts.enabled:
                 self.rule = apply(build.prometheus_rule(plan), child_options(self, opts))
             if config.grafana_dashboard.enabled:
@@ -41,11 +43,11 @@ def _summary(plan: StackPlan) -> dict[str, object]:
     config = plan.config.monitoring
     if not config.enabled:
         return {"enabled": False}
-    out: dict[str, object] = {
-        "enabled": True,
-        "podMonitor": build.pod_monitor(plan)["metadata"]["name"],
-        "prometheusSelector": dict(config.prometheus_selector),
-    }
+    monitor = build.pod_monitor(plan)
+    out: dict[str, object] = {"enabled": True}
+    if monitor is not None:
+        out["podMonitor"] = monitor["metadata"]["name"]
+    out["prometheusSelector"] = dict(config.prometheus_selector)
     if config.alerts.enabled:
         out["prometheusRule"] = build.prometheus_rule(plan)["metadata"]["name"]
     if config.grafana_dashboard.enabled:

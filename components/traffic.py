@@ -36,10 +36,7 @@ class TrafficRoutes(pulumi.ComponentResource):
         for model in plan.models:
             manifests: list[dict[str, Any]] = []
             if config.ingress.enabled:
-                manifests.append(build.ingress(plan, model))
-                canary = build.canary_ingress(plan, model)
-                if canary is not None:
-                    manifests.append(canary)
+                manifests += build.ingresses(plan, model)
             if config.apisix.enabled:
                 manifests.append(build.apisix_route(plan, model))
             if config.gateway_api.enabled and config.gateway_api.routes == "stack":

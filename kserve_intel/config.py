@@ -30,6 +30,7 @@ from .errors import CONFIG_NAMESPACE, ConfigError, ConfigIssue
 from .k8s_names import dns1035_label, dns1123_subdomain, label_value, qualified_name
 from .registry import SECRET_FIELDS as REGISTRY_SECRET_FIELDS, RegistryConfig, RegistrySource, registry_checks
 from .lora import RESERVED_LORA_ARGS, AdapterConfig, LoraLimitsConfig, lora_rules
+from .custom_runtimes import CustomRuntimeConfig, custom_checks
 from .versions import SUPPORTED_TAGS, normalize_tag
 
 # --- value types -------------------------------------------------------------
@@ -215,18 +216,23 @@ class KServeConfig(_Strict):
         return self.networking or "kourier"
 
 
+class ResourcesConfig(_Strict):
+    requests: dict[str, Quantity] = Field(default_factory=dict)
+    limits: dict[str, Quantity] = Field(default_factory=dict)
+
+
+CustomRuntimeConfig.model_rebuild(_types_namespace={"ResourcesConfig": ResourcesConfig})
+
+
 class RuntimesConfig(_Strict):
-    """The Intel vLLM ClusterServingRuntimes."""
+    """The Intel ClusterServingRuntimes."""
 
     configure_intel: bool = True
     image: Image | None = None
     node_selector: LabelMap | None = None
     accelerators_per_node: int | None = Field(default=None, ge=1, le=64)
-
-
-class ResourcesConfig(_Strict):
-    requests: dict[str, Quantity] = Field(default_factory=dict)
-    limits: dict[str, Quantity] = Field(default_factory=dict)
+    # Serving containers of your own (kserve_intel/custom_runtimes.py); models pick one by `backend`.
+    custom: list[CustomRuntimeConfig] = Field(default_factory=list, max_length=16)
 
 
 def _check_extra_args(value: list[str]) -> list[str]:
@@ -326,6 +332,10 @@ class ModelConfig(_Strict):
     lora: LoraLimitsConfig | None = None
     # How long `pulumi up` waits for this model to be Ready; None: the stack's readyTimeoutMinutes.
     ready_timeout_minutes: int | None = Field(default=None, ge=1, le=MAX_READY_TIMEOUT_MINUTES)
+    # This model's pinned server (serving_stacks.py); None: the stack-wide `servingStack`.
+    serving_stack: str | None = Field(default=None, min_length=1, max_length=63)
+    # This model's server family: vllm, tgi, ovms or a runtimes.custom name; None: the stack-wide `backend`.
+    backend: str | None = Field(default=None, min_length=1, max_length=63)
 
     @field_validator("extra_args")
     @classmethod
@@ -665,6 +675,9 @@ class StackConfig(_Strict):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     # Which pinned server runs the models (serving_stacks.py); None: the platform's newest.
     serving_stack: str | None = Field(default=None, min_length=1, max_length=63)
+    # The server family every model runs unless it picks its own: vllm (default), tgi, ovms or a
+    # runtimes.custom name; servingStack pins the version within it.
+    backend: str | None = Field(default=None, min_length=1, max_length=63)
     # The Gaudi software release the nodes' driver runs, e.g. "1.22" or "1.24.1".
     gaudi_software: str | None = Field(default=None, pattern=r"^1\.[0-9]{1,3}(\.[0-9]{1,3})?$")
     # How long `pulumi up` waits for each model to be Ready; None: the platform's startup window + image pull.
@@ -754,11 +767,12 @@ def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[Config
         )
     runtimes = config.runtimes
     if not runtimes.configure_intel:
-        for key in ("image", "node_selector", "accelerators_per_node"):
+        for key in ("image", "node_selector", "accelerators_per_node", "custom"):
             if runtimes.explicitly_set(key):
                 yield ConfigIssue(
                     f"runtimes.{to_camel(key)}", "has no effect when runtimes.configureIntel is false "
-                    "(the runtimes are managed elsewhere); remove it", getattr(runtimes, key),
+                    "(the runtimes are managed elsewhere); remove it",
+                    [c.name for c in runtimes.custom] if key == "custom" else getattr(runtimes, key),
                 )
     storage = config.storage
     if not storage.enabled:
@@ -776,6 +790,7 @@ def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[Config
     yield from local_cache_checks(config)
     from .serving_stacks import serving_stack_checks  # same: imports this module's types
 
+    yield from custom_checks(config)
     yield from serving_stack_checks(config)
     yield from _monitoring_checks(config.monitoring)
     yield from _traffic_checks(config, {k.split(":", 1)[-1] for k in secret_keys})

@@ -7,11 +7,25 @@ support allows (as data, keyed by stack name), the resolved plan and the vLLM ar
 
 Where the adapter weights come from:
 - KServe v0.16+: the storage initializer downloads each adapter (`predictor.storageUris`, one
-  mount under `/mnt/lora/`) before vLLM starts; vLLM reads local paths. Not when the predictor
-  already has `model.storageUri` (registry source, local model cache): KServe refuses both.
+  mount under `/mnt/lora/`) before vLLM starts; vLLM reads local paths. A registry base joins them
+  (`{uri, mountPath: /mnt/models}` instead of `model.storageUri`: KServe refuses both). Not with the
+  local model cache, whose LocalModelCache matches the predictor's `model.storageUri`.
 - otherwise vLLM downloads them itself at start (`vllm/lora/utils.py::get_adapter_absolute_path`
   calls `snapshot_download` with no revision): the pod needs hub egress, gated adapters need the
   token, and a revision cannot be pinned.
+
+An adapter's weights come from the hub (`id`, `revision`) or from the MLflow registry (`source`,
+the shapes of kserve_intel/registry.py; resolved there to the adapter directory in the registry's
+store, s3://...). A registry adapter needs the storage initializer (KServe v0.16+ via storageUris):
+vLLM itself reads only the hub or a local path.
+
+Gated hub adapters through the storage initializer: KServe's credential builder
+(pkg/credentials/service_account_credentials.go `mountSecretCredential`, the same v0.16.0-v0.20.0)
+turns a Secret listed on the predictor's ServiceAccount that holds `HF_TOKEN` into an `HF_TOKEN`
+env of the storage-initializer container (pkg/credentials/hf/hf_secret.go), and its hf:// download
+(python/storage/kserve_storage/kserve_storage.py `_download_hf`, v0.20.0) calls `snapshot_download`,
+which reads HF_TOKEN. So the model ServiceAccount lists the hf-token Secret then
+(builders/identity.py).
 
 Sources read (the wheels from PyPI, `pip download --no-deps vllm==<v>`):
 - 0.33.0 `vllm/config/lora.py`: `MaxLoRARanks = Literal[1, 8, 16, 32, 64, 128, 256, 320, 512]`,
@@ -36,11 +50,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from .errors import ConfigIssue
+from .registry import RegistrySource, ResolvedSource
 from .strict import COMMIT as _COMMIT, GIT_REF as _GIT_REF, HF_ID as _HF_ID, Strict as _Strict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,12 +85,18 @@ _SERVED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,127}$")
 
 
 class AdapterConfig(_Strict):
-    """One LoRA adapter on the model's base: `name` is what clients send as `model`."""
+    """One LoRA adapter on the model's base: `name` is what clients send as `model`.
+
+    Its weights: a Hugging Face repository (`id`, optional `revision`) or a registered model in
+    MLflow (`source`: registeredModel + alias or version), exactly one of them.
+    """
 
     name: str = Field(min_length=1, max_length=128)
     # A Hugging Face repository holding adapter_config.json and adapter_model.safetensors.
-    id: str
+    id: str | None = None
     revision: str | None = None
+    # A registered model in MLflow (kserve_intel/registry.py), instead of `id`.
+    source: RegistrySource | None = None
     # The served model name the adapter is bound to (vLLM's base_model_name); default: the model's.
     base_model: str | None = None
     # The adapter's LoRA rank (adapter_config.json `r`), when known: checked against lora.maxLoraRank.
@@ -93,8 +114,8 @@ class AdapterConfig(_Strict):
 
     @field_validator("id")
     @classmethod
-    def _hf_id(cls, value: str) -> str:
-        if len(value) > 96 or not _HF_ID.match(value):
+    def _hf_id(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 96 or not _HF_ID.match(value)):
             raise ValueError("must be a Hugging Face repository id '<organisation>/<adapter>'")
         return value
 
@@ -106,6 +127,28 @@ class AdapterConfig(_Strict):
         if not _GIT_REF.match(value) or ".." in value or value.endswith(("/", ".lock", ".")):
             raise ValueError("must be a Hugging Face commit (40 lowercase hex digits) or a tag/branch name")
         return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "AdapterConfig":
+        if (self.id is None) == (self.source is None):
+            raise ValueError("needs exactly one of id (a Hugging Face repository such as org/my-lora) or source "
+                             "(a registered model in MLflow: {registeredModel, alias | version})")
+        if self.source is not None:
+            if self.revision is not None:
+                raise ValueError("revision has no effect with source (the registry version decides the "
+                                 "weights); remove it")
+            if self.gated:
+                raise ValueError("gated has no effect with source (the weights come from the registry's store, "
+                                 "not the hub); remove it")
+        return self
+
+    @property
+    def origin(self) -> str:
+        """What the adapter is, for messages: the hub id or the registered model."""
+        if self.id is not None:
+            return self.id
+        assert self.source is not None
+        return f"registry:{self.source.registered_model} ({self.source.wanted})"
 
 
 class LoraLimitsConfig(_Strict):
@@ -133,6 +176,8 @@ class LoraSupport:
     forbidden_env: Mapping[tuple[str, str], str] = field(default_factory=dict)
     # Said when LoRA is on: what it costs on this stack.
     warning: str | None = None
+    # modules_to_save entries an adapter may have (vllm/lora/peft_helper.py `_validate_features`).
+    modules_to_save: tuple[str, ...] = ()
     # Defaults: (max_loras cap, max_lora_rank).
     default_max_loras: int = 4
     default_rank: int = 16
@@ -145,6 +190,8 @@ _RANKS_OLD = (8, 16, 32, 64, 128, 256, 320, 512)
 LORA_SUPPORT: Mapping[str, LoraSupport] = MappingProxyType({
     "vllm-0.33": LoraSupport(
         ranks=_RANKS_NEW,
+        # 0.33.0 peft_helper.py: modules_to_save only ["classifier", "score"] (classification models).
+        modules_to_save=("classifier", "score"),
         warning="vLLM 0.33 on CPU turns torch.compile off when LoRA is enabled (vllm/platforms/cpu.py: "
                 "compilation mode NONE): the base model runs eagerly, slower than without adapters",
         source="vllm 0.33.0 vllm/config/lora.py, vllm/engine/arg_utils.py, vllm/platforms/cpu.py",
@@ -191,7 +238,8 @@ def support(stack: "ServingStack") -> LoraSupport | None:
 @dataclass(frozen=True)
 class AdapterPlan:
     name: str
-    id: str
+    # The Hugging Face repository; None for a registry adapter (see `source`).
+    id: str | None
     revision: str | None
     base_model: str
     gated: bool
@@ -199,6 +247,8 @@ class AdapterPlan:
     path: str
     # The storageUris item; None when vLLM downloads it.
     storage: Mapping[str, str] | None
+    # A registry adapter, resolved: the exact version and the store URI of its directory.
+    source: ResolvedSource | None = None
 
     @property
     def module(self) -> str:
@@ -206,11 +256,20 @@ class AdapterPlan:
         return json.dumps({"name": self.name, "path": self.path, "base_model_name": self.base_model},
                           separators=(",", ":"))
 
+    @property
+    def hub(self) -> bool:
+        return self.source is None
+
     def summary(self, base_url: str) -> dict[str, Any]:
-        out = {"servedModelName": self.name, "id": self.id, "baseModel": self.base_model,
-               "openaiBaseUrl": base_url}
+        out: dict[str, Any] = {"servedModelName": self.name}
+        if self.id is not None:
+            out["id"] = self.id
+        out.update({"baseModel": self.base_model, "openaiBaseUrl": base_url})
         if self.revision:
             out["revision"] = self.revision
+        if self.source is not None:
+            # `resolved` is what `registry.resolve: false` takes back (adapters[].source.resolved).
+            out["source"] = self.source.summary()
         return out
 
 
@@ -239,7 +298,13 @@ class LoraPlan:
 
     @property
     def hub_downloads(self) -> tuple[AdapterPlan, ...]:
-        return self.adapters
+        """Adapters fetched from the Hugging Face hub (by vLLM or the storage initializer)."""
+        return tuple(a for a in self.adapters if a.hub)
+
+    @property
+    def gated_via_storage_uris(self) -> bool:
+        """Some gated hub adapter is downloaded by KServe's storage initializer (it needs HF_TOKEN)."""
+        return any(a.gated and a.hub and a.storage is not None for a in self.adapters)
 
 
 def _mount_dir(index: int, name: str) -> str:
@@ -249,14 +314,33 @@ def _mount_dir(index: int, name: str) -> str:
 
 def via_storage_uris(kserve_release: "KServeRelease", base_has_storage_uri: bool) -> bool:
     """KServe v0.16+ downloads adapters itself, unless the predictor already has model.storageUri."""
-    return kserve_release.minor >= 16 and not base_has_storage_uri
+    return why_not_storage_uris(kserve_release, base_has_storage_uri) is None
+
+
+def why_not_storage_uris(kserve_release: "KServeRelease", base_has_storage_uri: bool) -> str | None:
+    """Why KServe's storage initializer cannot download the adapters here (None: it can)."""
+    if kserve_release.minor < 16:
+        return (f"KServe {kserve_release.tag} has no predictor.storageUris (from v0.16.0), so vLLM downloads "
+                "adapters itself, and it reads only the Hugging Face hub or a local path")
+    if base_has_storage_uri:
+        return ("the predictor has model.storageUri for the local model cache (its LocalModelCache matches that "
+                "URI), and KServe refuses storageUris beside it, so vLLM downloads adapters itself from the hub")
+    return None
 
 
 def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig | None, served: str,
             stack: "ServingStack", platform: str, storage_uris: bool, issues: list[ConfigIssue],
             warnings: list[str], env: Mapping[str, str], extra_args: Iterable[str],
-            adapters_key: str = "adapters") -> LoraPlan | None:
-    """The adapter plan of one model (or its canary); rules that need the stack and the base."""
+            adapters_key: str = "adapters", sources: Callable[[str], ResolvedSource | None] | None = None,
+            why_not: str | None = None, hub_mirror: str | None = None) -> LoraPlan | None:
+    """The adapter plan of one model (or its canary); rules that need the stack and the base.
+
+    `sources` looks up resolved registry sources by config path (registry.Resolution.of);
+    `why_not` says why storage_uris is False (why_not_storage_uris). With `hub_mirror` (hfEndpoint) hub
+    adapters are downloaded by vLLM, which reads HF_ENDPOINT: KServe's storage initializer gets no
+    HF_ENDPOINT (its credential builder passes only HF_TOKEN, pkg/credentials/hf/hf_secret.go v0.16-v0.20)
+    and would download from huggingface.co, bypassing the mirror."""
+    hub_storage = storage_uris and hub_mirror is None
     if not adapters:
         if limits is not None:
             issues.append(ConfigIssue(f"{path}.lora", "has no effect without adapters; remove it or add "
@@ -277,6 +361,7 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
     if max_cpu < max_loras:
         issues.append(ConfigIssue(f"{path}.lora.maxCpuLoras", f"must be at least lora.maxLoras ({max_loras}); "
                                   "vLLM refuses a smaller value", max_cpu))
+    flags = {a.split("=", 1)[0].replace("_", "-") for a in extra_args}
     seen: dict[str, int] = {}
     planned = []
     for i, adapter in enumerate(adapters):
@@ -296,24 +381,40 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
         if base != served:
             issues.append(ConfigIssue(f"{where}.baseModel", f"must be the model's served name ({served}): vLLM "
                                       "ignores any other base_model_name silently", adapter.base_model))
-        if not storage_uris and adapter.revision is not None:
-            issues.append(ConfigIssue(f"{where}.revision", "cannot be pinned: vLLM downloads adapters itself here "
-                                      "(without a revision); allowed: KServe v0.16+ without model.storageUri "
-                                      "(the storage initializer downloads hf://<id>:<revision>), or no revision",
-                                      adapter.revision))
-        if storage_uris and adapter.gated:
-            issues.append(ConfigIssue(f"{where}.gated", "is not supported yet on KServe v0.16+: the storage "
-                                      "initializer that downloads adapters there gets no Hugging Face token from "
-                                      "this program; allowed: public adapters (gated: false)", True))
-        if storage_uris:
+        if not hub_storage and adapter.revision is not None:
+            mirror = (f" (hfEndpoint {hub_mirror} is a mirror, which only vLLM's download uses)" if storage_uris
+                      else "")
+            issues.append(ConfigIssue(f"{where}.revision", f"cannot be pinned: vLLM downloads adapters itself here"
+                                      f"{mirror} (without a revision); allowed: KServe v0.16+ without localCache "
+                                      "and without an hfEndpoint mirror (the storage initializer downloads "
+                                      "hf://<id>:<revision>), or no revision", adapter.revision))
+        if adapter.source is not None:
+            resolved = sources(f"{where}.source") if sources is not None else None
+            if not storage_uris:
+                issues.append(ConfigIssue(f"{where}.source", "needs KServe's storage initializer to download the "
+                                          "adapter from the registry's store, but " + (why_not or "it cannot here")
+                                          + "; allowed: KServe v0.16+ without localCache on the base, or an "
+                                          "adapter from the hub (id)",
+                                          adapter.source.model_dump(by_alias=True, exclude_none=True,
+                                                                    exclude={"resolved"})))
+                continue
+            if resolved is None:
+                continue  # the registry refused it: resolve_sources said why
+            issues.extend(_registry_adapter_issues(f"{where}.source", adapter, resolved, rank, lora, flags,
+                                                   stack.name, warnings))
+            mount = _mount_dir(i, adapter.name)
+            planned.append(AdapterPlan(adapter.name, None, None, base, False, mount,
+                                       MappingProxyType({"uri": resolved.storage_uri, "mountPath": mount}),
+                                       resolved))
+        elif hub_storage:
             mount = _mount_dir(i, adapter.name)
             uri = f"{HF_URI_PREFIX}{adapter.id}" + (f":{adapter.revision}" if adapter.revision else "")
             planned.append(AdapterPlan(adapter.name, adapter.id, adapter.revision, base, adapter.gated, mount,
                                        MappingProxyType({"uri": uri, "mountPath": mount})))
         else:
+            assert adapter.id is not None
             planned.append(AdapterPlan(adapter.name, adapter.id, adapter.revision, base, adapter.gated,
                                        adapter.id, None))
-    flags = {a.split("=", 1)[0].replace("_", "-") for a in extra_args}
     if not lora.fully_sharded and "--fully-sharded-loras" in flags:
         issues.append(ConfigIssue(f"{path}.extraArgs", f"--fully-sharded-loras is not supported by LoRA on "
                                   f"serving stack {stack.name} ({lora.source})", "--fully-sharded-loras"))
@@ -326,7 +427,43 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
                                       f"{reason}", name))
     if lora.warning:
         warnings.append(f"{path}: {lora.warning}.")
-    return LoraPlan(tuple(planned), max_loras, rank, max_cpu, storage_uris)
+    return LoraPlan(tuple(planned), max_loras, rank, max_cpu, any(a.storage is not None for a in planned))
+
+
+def _registry_adapter_issues(key: str, adapter: AdapterConfig, resolved: ResolvedSource, rank: int,
+                             lora: LoraSupport, flags: set[str], stack: str, warnings: list[str]) -> list[ConfigIssue]:
+    """What the registry adapter's adapter_config.json rules out on this server (vLLM refuses it at start,
+    vllm/lora/peft_helper.py `validate_legal`: the server stops)."""
+    facts = resolved.adapter
+    if facts is None:
+        return []
+    what = f"version {resolved.version} of {resolved.registered_model!r}"
+    value = adapter.source.model_dump(by_alias=True, exclude_none=True, exclude={"resolved"}) if adapter.source else None
+    issues = []
+    if facts.rank is not None and facts.rank > rank:
+        issues.append(ConfigIssue(key, f"{what} has LoRA rank {facts.rank} (adapter_config.json r / rank_pattern), "
+                                  f"above lora.maxLoraRank ({rank}): vLLM refuses the adapter at start; raise "
+                                  "lora.maxLoraRank to one of " + ", ".join(str(r) for r in lora.ranks if r >= facts.rank),
+                                  value))
+    if facts.rank is not None and adapter.rank is not None and adapter.rank != facts.rank:
+        warnings.append(f"{key}: rank is {adapter.rank} in the config but {facts.rank} in {what}'s "
+                        "adapter_config.json; the registry's value is checked.")
+    if facts.use_dora:
+        issues.append(ConfigIssue(key, f"{what} is a DoRA adapter (use_dora), which vLLM does not load", value))
+    extra = [m for m in facts.modules_to_save if m not in lora.modules_to_save]
+    if extra:
+        allowed = ", ".join(lora.modules_to_save) or "none"
+        issues.append(ConfigIssue(key, f"{what} has modules_to_save {extra}, which vLLM on serving stack {stack} "
+                                  f"refuses (allowed: {allowed})", value))
+    if facts.bias != "none":
+        if lora.bias_flag and lora.bias:
+            if lora.bias_flag not in flags:
+                issues.append(ConfigIssue(key, f"{what} has bias {facts.bias!r}: vLLM on serving stack {stack} loads "
+                                          f"it only with {lora.bias_flag} in extraArgs", value))
+        else:
+            issues.append(ConfigIssue(key, f"{what} has bias {facts.bias!r}, which vLLM on serving stack {stack} "
+                                      "refuses (bias: none only)", value))
+    return issues
 
 
 def namespace_collisions(models: Iterable[Any]) -> list[ConfigIssue]:
@@ -358,8 +495,8 @@ def lora_rules(config: Any) -> Iterable[ConfigIssue]:
     network = getattr(config, "network_policy", None)
     for i, model in enumerate(config.models):
         adapters = list(model.adapters) + list((model.canary.adapters or []) if model.canary else [])
-        if not adapters:
-            continue
+        if not [a for a in adapters if a.id is not None]:
+            continue  # registry adapters come from the registry's store, not the hub
         if network is not None and network.enabled and network.egress.hub == "none":
             yield ConfigIssue("networkPolicy.egress.hub", f"is none but models[{i}] has LoRA adapters downloaded "
                               "from the Hugging Face hub (by vLLM or KServe's storage initializer in the pod); "

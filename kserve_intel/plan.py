@@ -12,16 +12,41 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-from . import charts, lora as lora_rules, naming, registry, scaling as scaling_rules
+from . import backends, charts, custom_runtimes, lora as lora_rules, naming, registry, scaling as scaling_rules
 from .catalogue import lookup
-from .config import StackConfig
+from .config import DEFAULT_HF_ENDPOINT, StackConfig
 from .errors import ConfigError, ConfigIssue
 from .platforms import PROFILES, PlatformProfile
-from .serving_stacks import ServingStack, resolve as resolve_stack, serving_stack_warnings
+from . import serving_stacks
+from .serving_stacks import ServingStack, serving_stack_warnings
 from .local_cache import NodeGroupPlan, model_cache_issues, node_group_issues, node_group_plan, source_uri
 from .rollout import DEFAULT_CANARY_NAME, CanaryPlan, canary_issues, multinode_issues
 from .scaling import Scaling
 from .versions import KServeRelease, release
+
+
+@dataclass(frozen=True)
+class RuntimePlan:
+    """One ClusterServingRuntime: a serving stack applied to the platform profile."""
+
+    name: str
+    stack: ServingStack
+    # The platform profile with the stack's image, entry point, flags, env and capabilities.
+    profile: PlatformProfile
+    image: str
+    # The stack-wide stack (`servingStack`); the others are picked by models[].servingStack.
+    stack_wide: bool = True
+
+    @property
+    def multinode_name(self) -> str:
+        return f"{self.name}-multinode"
+
+    @property
+    def model_format(self) -> str:
+        """supportedModelFormats name: vLLM keeps the platform's (`vllm-intel-xeon`), others their own."""
+        if self.stack.format_prefix == "vllm":
+            return self.profile.model_format
+        return f"{self.stack.format_prefix}-intel-{self.profile.name}"
 
 
 @dataclass(frozen=True)
@@ -54,6 +79,22 @@ class ModelPlan:
     lora: lora_rules.LoraPlan | None = None
     # How long `pulumi up` waits for it to be Ready (models[].readyTimeoutMinutes, else the stack's).
     ready_timeout_minutes: int = 90
+    # The runtime (serving stack) this model runs; set by build_plan for every model.
+    runtime: RuntimePlan | None = None
+
+    @property
+    def serving_stack(self) -> ServingStack | None:
+        return self.runtime.stack if self.runtime else None
+
+    @property
+    def backend(self) -> str:
+        """The server family: vllm, tgi, ovms, or custom (a runtime from runtimes.custom)."""
+        return self.runtime.stack.backend if self.runtime else "vllm"
+
+    @property
+    def openai_path(self) -> str:
+        """The base path of the server's OpenAI API (vLLM and TGI: /v1)."""
+        return self.runtime.stack.openai_path if self.runtime else "/v1"
 
     @property
     def multinode(self) -> bool:
@@ -85,8 +126,8 @@ class ModelPlan:
 
     @property
     def openai_base_url(self) -> str:
-        # Plain vLLM serves the OpenAI API under /v1 (no KServe /openai prefix).
-        return f"{self.in_cluster_url}/v1"
+        # The server's own OpenAI path (vLLM: /v1; no KServe /openai prefix).
+        return f"{self.in_cluster_url}{self.openai_path}"
 
     def external_url(self, ingress_domain: str, knative_predictor: bool = False) -> str:
         if knative_predictor:
@@ -112,8 +153,10 @@ class StackPlan:
     stack: str = ""
     # KServe's local model cache node group; None unless localModelCache.enabled.
     local_model_cache: NodeGroupPlan | None = None
-    # The pinned server the models run (its values are already applied to `profile`).
+    # The stack-wide pinned server (its values are already applied to `profile`).
     serving_stack: ServingStack | None = None
+    # The runtimes the stack creates: the stack-wide one first, then each stack a model picks.
+    runtimes: tuple[RuntimePlan, ...] = ()
 
     @property
     def deployment_mode(self) -> str:
@@ -148,6 +191,17 @@ class StackPlan:
         return self.profile.runtime_name
 
     @property
+    def primary_runtime(self) -> RuntimePlan:
+        """The stack-wide runtime (what builders use when no model is given)."""
+        return RuntimePlan(self.runtime_name, self.serving_stack, self.profile, self.image)
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        """Capabilities any runtime in use adds: the namespace's pod security level follows them."""
+        runtimes = self.runtimes or (self.primary_runtime,)
+        return tuple(dict.fromkeys(c for r in runtimes for c in r.profile.capabilities))
+
+    @property
     def knative_predictor_urls(self) -> bool:
         """Serverless with Kourier: KServe's Istio virtual host is off, so a model's URL is its predictor's Knative route."""
         kserve = self.config.kserve
@@ -169,9 +223,22 @@ def stack_ready_timeout_minutes(config: StackConfig, profile: PlatformProfile) -
 
 def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     """Resolve every model; raise `ConfigError` listing all problems."""
-    serving = resolve_stack(config)
-    profile = serving.applied_to(PROFILES[config.platform])
+    serving = serving_stacks.resolve(config)
+    platform = PROFILES[config.platform]
+    profile = serving.applied_to(platform)
     runtimes = config.runtimes
+    image = runtimes.image or profile.image
+    runtime_plans = {
+        stack.name: RuntimePlan(
+            name=serving_stacks.runtime_name(platform, stack, stack.name == serving.name),
+            stack=stack,
+            profile=profile if stack.name == serving.name else stack.applied_to(platform),
+            # runtimes.image replaces the stack-wide stack's image only.
+            image=image if stack.name == serving.name else stack.image,
+            stack_wide=stack.name == serving.name,
+        )
+        for stack in serving_stacks.in_use(config)
+    }
     max_tp = runtimes.accelerators_per_node or profile.max_tensor_parallel_size
     issues: list[ConfigIssue] = []
     warnings: list[str] = serving_stack_warnings(config)
@@ -184,8 +251,8 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     issues.extend(resolution.issues)
     warnings.extend(resolution.warnings)
     models = tuple(
-        _resolve_model(i, m, config, profile, max_tp, kserve_release, issues, warnings, node_group, resolution,
-                       serving)
+        _resolve_model(i, m, config, max_tp, kserve_release, issues, warnings, node_group, resolution,
+                       runtime_plans[serving_stacks.resolve_model(config, m).name])
         for i, m in enumerate(config.models)
     )
     issues.extend(_name_collisions(models))
@@ -194,6 +261,7 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
             m.lora is not None and m.lora.via_storage_uris for m in models):
         warnings.append(lora_rules.EXISTING_KNATIVE_WARNING)
     issues.extend(_token_required(config, models))
+    issues.extend(scaling_rules.backend_metric_issues(models))
     if issues:
         raise ConfigError(issues)
     scaling = config.autoscaling
@@ -206,7 +274,7 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
         config=config,
         release=kserve_release,
         profile=profile,
-        image=runtimes.image or profile.image,
+        image=image,
         node_selector=MappingProxyType(node_selector),
         max_tensor_parallel_size=max_tp,
         models=models,
@@ -214,6 +282,7 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
         stack=stack,
         local_model_cache=node_group,
         serving_stack=serving,
+        runtimes=tuple(runtime_plans.values()),
     )
     unused_mirrors = list(charts.unused_issues(config.chart_repositories, charts.installed_releases(plan)))
     if unused_mirrors:
@@ -221,30 +290,10 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     return plan
 
 
-def _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision, extra_args, stack_tuned=None,
-               positional=False) -> list[str]:
-    args: list[str] = [model.id] if positional else ["--model", model.id]
-    args += [
-        "--served-model-name", served,
-        "--tensor-parallel-size", str(tp),
-        "--pipeline-parallel-size", str(pp),
-        "--max-model-len", str(max_len),
-    ]
-    if revision:
-        # The tokenizer lives in the same repository; vLLM would read it from the default branch otherwise.
-        args += ["--revision", revision, "--tokenizer-revision", revision]
-    if entry and entry.tool_call_parser:
-        args += ["--enable-auto-tool-choice", "--tool-call-parser", entry.tool_call_parser]
-    if stack_tuned is not None:
-        args += list(stack_tuned.args)
-    if tuning:
-        args += list(tuning.args)
-    return args + list(extra_args)
-
-
-def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues, warnings, node_group=None,
-                   resolution=None, stack=None) -> ModelPlan:
+def _resolve_model(index, model, config, max_tp, kserve_release, issues, warnings, node_group, resolution,
+                   runtime: RuntimePlan) -> ModelPlan:
     path = f"models[{index}]"
+    profile, stack = runtime.profile, runtime.stack
     source = resolution.of(f"{path}.source") if resolution else None
     entry = lookup(model.id)
     tuning = entry.tuning(profile.name) if entry else None
@@ -285,22 +334,45 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
         ))
 
     served = model.served_model_name or (model.source.registered_model if model.source else model.id)
-    stack_tuned = stack.tuning(profile.name, tp * pp) if stack else None
-    args = _vllm_args(model, served, tp, pp, max_len, entry, tuning, model.revision, model.extra_args,
-                      stack_tuned, profile.model_positional)
-    if model.source is not None:
-        args = registry.mounted_args(args)
+    stack_tuned = stack.tuning(profile.name, tp * pp)
+    # KServe refuses storageUris beside model.storageUri: the local model cache needs model.storageUri (its
+    # LocalModelCache matches it); a registry base joins the adapters' storageUris (builders/registry.py).
+    base_storage_uri = model.local_cache is not None and node_group is not None
+    issues.extend(backends.model_issues(path, model, stack, nodes, pp, tp, base_storage_uri))
+    vllm = stack.backend == "vllm"
+    ovms_repo = backends.openvino_repo(model.id) if stack.backend == "ovms" else None
 
-    # KServe refuses storageUris beside model.storageUri (registry source, local model cache).
-    base_storage_uri = model.source is not None or (model.local_cache is not None and node_group is not None)
+    def command_line(revision, extra_args) -> list[str]:
+        """The model's arguments in its backend's own syntax (the runtime adds the listen flags)."""
+        if stack.backend == "tgi":
+            return backends.tgi_args(model.id, tp, max_len, revision, extra_args, stack_tuned)
+        if stack.backend == "ovms":
+            return backends.ovms_args(ovms_repo or model.id, served, extra_args)
+        if stack.backend == "custom":
+            return list(extra_args)
+        line = backends.vllm_args(model.id, served, tp, pp, max_len, entry, tuning, revision, extra_args,
+                                  stack_tuned, profile.model_positional)
+        return registry.mounted_args(line) if model.source is not None else line
+
+    args = command_line(model.revision, model.extra_args)
     storage_uris = lora_rules.via_storage_uris(kserve_release, base_storage_uri)
+    # Registry adapters are resolved with the models' sources (registry.resolve_sources).
+    adapter_sources = dict(sources=resolution.of if resolution else None,
+                           why_not=lora_rules.why_not_storage_uris(kserve_release, base_storage_uri),
+                           hub_mirror=config.hf_endpoint if config.hf_endpoint != DEFAULT_HF_ENDPOINT else None)
     lora = lora_rules.resolve(path, model.adapters, model.lora, served, stack, profile.name, storage_uris,
-                              issues, warnings, model.env, model.extra_args) if stack else None
+                              issues, warnings, model.env, model.extra_args, **adapter_sources) if stack else None
     if lora is not None:
         args += list(lora.args)
 
-    env = {**(stack_tuned.env if stack_tuned else {}), **(tuning.env if tuning else {}), **model.env}
+    # The catalogue's flags and variables are vLLM's: other backends get only their stack's tuned values.
+    catalogue_env = tuning.env if tuning and vllm else {}
+    backend_env = (custom_runtimes.model_env(model.id, served, max_len, tp, model.revision)
+                   if stack.backend == "custom" else {})
+    env = {**stack_tuned.env, **catalogue_env, **backend_env, **model.env}
     resources = profile.pod_resources(per_pod)
+    if stack.custom_index is not None:
+        custom_runtimes.custom_resources(config.runtimes.custom[stack.custom_index], resources)
     if model.resources:
         for kind in ("requests", "limits"):
             resources[kind].update(getattr(model.resources, kind))
@@ -325,6 +397,8 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
             ))
 
     gated = model.gated if model.gated is not None else (entry.gated if entry else True)
+    if ovms_repo is not None and model.gated is None:
+        gated = False  # OVMS pulls the OpenVINO organisation's open conversion, not the original repository
     if model.source is not None:
         gated = False  # the weights come from the registry's store, not the hub
         issues.extend(registry.model_issues(path, model, nodes))
@@ -336,24 +410,24 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
         issues.extend(canary_issues(path, model, model.canary, config, kserve_release, name, nodes, scaling))
         c = model.canary
         revision = c.revision or model.revision
-        canary_args = _vllm_args(model, served, tp, pp, max_len, entry, tuning, revision,
-                                 c.extra_args if c.extra_args is not None else model.extra_args,
-                                 stack_tuned, profile.model_positional)
+        canary_args = command_line(revision, c.extra_args if c.extra_args is not None else model.extra_args)
         canary_lora = lora
         if c.adapters is not None:
             canary_lora = lora_rules.resolve(f"{path}.canary", c.adapters, model.lora, served, stack, profile.name,
                                              storage_uris, issues, [], {**model.env, **(c.env or {})},
-                                             c.extra_args if c.extra_args is not None else model.extra_args)
+                                             c.extra_args if c.extra_args is not None else model.extra_args,
+                                             **adapter_sources)
         elif lora is not None and (c.extra_args is not None or c.env is not None):
             lora_rules.resolve(f"{path}.canary", model.adapters, model.lora, served, stack, profile.name,
                                storage_uris, issues, [], {**model.env, **(c.env or {})},
-                               c.extra_args if c.extra_args is not None else model.extra_args)
+                               c.extra_args if c.extra_args is not None else model.extra_args,
+                               **adapter_sources)
         if canary_lora is not None:
             canary_args += list(canary_lora.args)
         canary = CanaryPlan(
             name=c.name or DEFAULT_CANARY_NAME,
             traffic_percent=c.traffic_percent,
-            args=tuple(registry.mounted_args(canary_args) if model.source is not None else canary_args),
+            args=tuple(canary_args),
             env=MappingProxyType({**env, **(c.env or {})}),
             image=c.image,
             revision=revision,
@@ -387,6 +461,7 @@ def _resolve_model(index, model, config, profile, max_tp, kserve_release, issues
         source=source,
         lora=lora,
         ready_timeout_minutes=model.ready_timeout_minutes or stack_ready_timeout_minutes(config, profile),
+        runtime=runtime,
     )
 
 

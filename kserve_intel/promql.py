@@ -90,3 +90,37 @@ def lora_waiting(namespace: str) -> str:
     every = selector(namespace=namespace)
     return (f"max by (namespace, pod, waiting_lora_adapters) ({LORA_INFO}{waiting}) >= on (namespace, pod) "
             f"group_left () max by (namespace, pod) ({LORA_INFO}{every})")
+
+
+# --- other backends ---------------------------------------------------------------
+#
+# TGI v3.3.7 (huggingface/text-generation-inference, router/src/server.rs and
+# backends/v3/src/*.rs; names in tests/data/backend_metrics.yaml): served on the
+# API port's /metrics; the metrics-rs exporter adds no `_total` to counters,
+# histograms get `_bucket/_sum/_count`; durations in seconds. No series names the
+# model: the PodMonitor's `inferenceservice` target label (from the pod label
+# app.kubernetes.io/instance) does. No time-to-first-token and no KV-cache metric.
+TGI_REQUEST_SUCCESS = "tgi_request_success"
+TGI_REQUEST_FAILURE = "tgi_request_failure"
+TGI_QUEUE_SIZE = "tgi_queue_size"
+TGI_BATCH_SIZE = "tgi_batch_current_size"
+TGI_QUEUE_DURATION = ("tgi_request_queue_duration",)
+TGI_TIME_PER_TOKEN = ("tgi_request_mean_time_per_token_duration",)
+TGI_REQUEST_DURATION = ("tgi_request_duration",)
+TGI_GENERATED_TOKENS = "tgi_request_generated_tokens_sum"  # histogram of tokens per request: its sum counts tokens
+TGI_INPUT_TOKENS = "tgi_request_input_length_sum"
+# OVMS v2026.3 (openvinotoolkit/model_server, src/metrics/metric_config.cpp,
+# docs/metrics.md "Metrics implementation for MediaPipe Graphs"): served on the
+# REST port's /metrics only with --metrics_enable; an LLM is a MediaPipe graph,
+# whose families are these (label `name` = the served model name); times in
+# microseconds. No token, time-to-first-token, time-per-token or KV-cache metric
+# (docs/llm/reference.md: text-generation metrics go to the log only).
+OVMS_REQUESTS_ACCEPTED = "ovms_requests_accepted"
+OVMS_GRAPH_ERRORS = "ovms_graph_error"
+OVMS_CURRENT_GRAPHS = "ovms_current_graphs"
+OVMS_GRAPH_TIME_US = ("ovms_graph_processing_time_us",)
+# Prometheus' own per-target series (1 while the last scrape succeeded): a pod
+# count that needs no metric of the server itself.
+UP = "up"
+# The PodMonitor's target label naming the InferenceService (builders/monitoring.py).
+INFERENCESERVICE = "inferenceservice"

@@ -169,6 +169,18 @@ SECRET_FIELDS = frozenset({"token", "password", "accessKeyId", "secretAccessKey"
 # --- cross-key rules (config time) -------------------------------------------------------
 
 
+def adapter_sources(config: Any) -> list[tuple[str, RegistrySource]]:
+    """The LoRA adapters' sources (kserve_intel/lora.py) with their key paths."""
+    found = []
+    for index, model in enumerate(config.models):
+        groups = [(f"models[{index}].adapters", model.adapters)]
+        if model.canary is not None and model.canary.adapters is not None:
+            groups.append((f"models[{index}].canary.adapters", model.canary.adapters))
+        for prefix, adapters in groups:
+            found += [(f"{prefix}[{i}].source", a.source) for i, a in enumerate(adapters) if a.source is not None]
+    return found
+
+
 def _sources(config: Any) -> list[tuple[str, RegistrySource]]:
     """Every source in the config with its key path."""
     found = []
@@ -177,7 +189,7 @@ def _sources(config: Any) -> list[tuple[str, RegistrySource]]:
             found.append((f"models[{index}].source", model.source))
         if model.canary is not None and model.canary.source is not None:
             found.append((f"models[{index}].canary.source", model.canary.source))
-    return found
+    return found + adapter_sources(config)
 
 
 def registry_checks(config: Any, secret_keys: set[str]) -> Iterable[ConfigIssue]:
@@ -186,7 +198,7 @@ def registry_checks(config: Any, secret_keys: set[str]) -> Iterable[ConfigIssue]
     sources = _sources(config)
     if not sources:
         if registry.model_fields_set:
-            yield ConfigIssue("registry", "has no effect: no model (nor canary) sets source; remove it",
+            yield ConfigIssue("registry", "has no effect: no model, canary or adapter sets source; remove it",
                               "[secret]" if "registry" in secret_keys else registry.model_dump(by_alias=True, exclude_unset=True))
         return
     for name in ("token", "password"):
@@ -233,13 +245,23 @@ def registry_checks(config: Any, secret_keys: set[str]) -> Iterable[ConfigIssue]
         for key, item in ((f"{path}.source", source), (f"{path}.canary.source", canary)):
             if item is None:
                 continue
-            if (item.alias is None) == (item.version is None):
-                yield ConfigIssue(key, "needs exactly one of alias (e.g. champion) or version (e.g. 3)",
-                                  item.model_dump(by_alias=True, exclude_none=True, exclude={"resolved"}))
-            if not registry.resolve and item.resolved is None:
-                yield ConfigIssue(f"{key}.resolved", "is required when registry.resolve is false (no registry call): "
-                                  "set {version, uri, runId} from the last resolved run, `pulumi stack output models "
-                                  "--json` (source.resolved)")
+            yield from _source_shape(registry, key, item)
+    for key, item in adapter_sources(config):
+        if item.registered_model is None:
+            yield ConfigIssue(f"{key}.registeredModel", "is required: the registered model in MLflow that holds "
+                              "the adapter")
+        yield from _source_shape(registry, key, item)
+
+
+def _source_shape(registry: RegistryConfig, key: str, item: RegistrySource) -> Iterable[ConfigIssue]:
+    """The alias-or-version rule and the recorded resolution, for any source."""
+    if (item.alias is None) == (item.version is None):
+        yield ConfigIssue(key, "needs exactly one of alias (e.g. champion) or version (e.g. 3)",
+                          item.model_dump(by_alias=True, exclude_none=True, exclude={"resolved"}))
+    if not registry.resolve and item.resolved is None:
+        yield ConfigIssue(f"{key}.resolved", "is required when registry.resolve is false (no registry call): "
+                          "set {version, uri, runId} from the last resolved run, `pulumi stack output models "
+                          "--json` (source.resolved)")
 
 
 def to_snake(name: str) -> str:
@@ -259,6 +281,27 @@ def model_issues(path: str, model: Any, nodes: int) -> list[ConfigIssue]:
 
 
 @dataclass(frozen=True)
+class AdapterFacts:
+    """What a registry adapter's adapter_config.json says, in the peft LoraConfig keys vLLM checks when it
+    loads the adapter (vllm/lora/peft_helper.py PEFTHelper: rank against max_lora_rank, DoRA,
+    modules_to_save, bias); the rules per serving stack are in kserve_intel/lora.py."""
+
+    # The largest rank of any module: `r`, or a larger one in `rank_pattern`; None when not stated.
+    rank: int | None
+    use_dora: bool = False
+    modules_to_save: tuple[str, ...] = ()
+    bias: str = "none"
+
+    @classmethod
+    def read(cls, config: Mapping[str, Any]) -> "AdapterFacts":
+        ranks = [config.get("r")] + list((config.get("rank_pattern") or {}).values())
+        ranks = [r for r in ranks if isinstance(r, int) and not isinstance(r, bool)]
+        return cls(rank=max(ranks) if ranks else None, use_dora=bool(config.get("use_dora")),
+                   modules_to_save=tuple(str(m) for m in config.get("modules_to_save") or ()),
+                   bias=str(config.get("bias") or "none"))
+
+
+@dataclass(frozen=True)
 class ResolvedSource:
     """One source, resolved: the exact version KServe will fetch and where from."""
 
@@ -272,6 +315,8 @@ class ResolvedSource:
     registry_uri: str | None = None
     # False: taken from `source.resolved` (registry.resolve false).
     live: bool = True
+    # A LoRA adapter's adapter_config.json, as read through the registry; None: a model, or not read.
+    adapter: AdapterFacts | None = None
 
     def annotations(self, prefix: str = ANNOTATION_PREFIX) -> dict[str, str]:
         out = {f"{prefix}model": self.registered_model, f"{prefix}version": self.version}
@@ -418,8 +463,47 @@ def _layout_problem(api: MlflowApi, registry: RegistryConfig, kind: str, where: 
     return None
 
 
+# A LoRA adapter directory (what vLLM's --lora-modules path must hold; vllm/lora/utils.py, peft's layout):
+# adapter_config.json beside adapter_model.safetensors (or .bin / .pt). mlflow.transformers.log_model of a
+# PEFT model writes it to `peft/`; an adapter logged with log_artifacts has it at its root.
+ADAPTER_CONFIG = "adapter_config.json"
+ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin", "adapter_model.pt")
+PEFT_DIR = "peft"
+
+
+def _adapter_config(api: MlflowApi, kind: str, where: str, path: str) -> dict[str, Any] | None:
+    """adapter_config.json's content through the artifact proxy or the run's artifact download (read-only)."""
+    if kind == "proxy":
+        status, body = api.get(f"{ARTIFACTS_API}/{path}")
+    else:
+        status, body = api.get("/get-artifact", path=path, run_uuid=where)
+    return body if status == 200 and body else None
+
+
+def _adapter_dir(api: MlflowApi, registry: RegistryConfig, kind: str, where: str, base: str) -> tuple[str | None, str | None]:
+    """(sub-directory holding the adapter: "" or "peft", None) or (None, why it holds no adapter)."""
+    join = (lambda *p: "/".join(x for x in p if x))
+    top = _listing(api, registry, kind, where, base)
+    if top is None:
+        return None, "cannot be listed through the registry (its artifact listing API refused)"
+    for sub, files in (("", top), (PEFT_DIR, None)):
+        if files is None:
+            if not any(f["path"].rstrip("/").rsplit("/", 1)[-1] == PEFT_DIR and f.get("is_dir") for f in top):
+                continue
+            files = _listing(api, registry, kind, where, join(base, PEFT_DIR)) or []
+        names = {f["path"].rsplit("/", 1)[-1] for f in files if not f.get("is_dir")}
+        if ADAPTER_CONFIG in names:
+            if not names.intersection(ADAPTER_WEIGHTS):
+                return None, (f"has {join(sub, ADAPTER_CONFIG)} but no adapter weights beside it "
+                              f"({', '.join(ADAPTER_WEIGHTS)})")
+            return sub, None
+    shown = sorted(f["path"].rstrip("/").rsplit("/", 1)[-1] + ("/" if f.get("is_dir") else "") for f in top)
+    return None, (f"holds no LoRA adapter: no {ADAPTER_CONFIG} at its root nor in {PEFT_DIR}/ (it holds "
+                  + (", ".join(shown[:8]) + (", ..." if len(shown) > 8 else "") if shown else "nothing") + ")")
+
+
 def _resolve_one(api: MlflowApi, registry: RegistryConfig, key: str, source: RegistrySource,
-                 model_name: str, warnings: list[str]) -> ResolvedSource:
+                 model_name: str, warnings: list[str], adapter: bool = False) -> ResolvedSource:
     name = source.registered_model or model_name
     status, body = api.get(f"{API}/registered-models/get", name=name)
     if status == 404:
@@ -488,7 +572,29 @@ def _resolve_one(api: MlflowApi, registry: RegistryConfig, key: str, source: Reg
         root = str(body.get("run", {}).get("info", {}).get("artifact_uri", "")).rstrip("/") if status == 200 else ""
         if root and (download == root or download.startswith(root + "/")):
             listing = ("run", run_id, download[len(root):].strip("/"))
-    if listing is None:
+    facts: AdapterFacts | None = None
+    if adapter:
+        if listing is None:
+            warnings.append(f"{key}: cannot check the layout of {what} through the registry ({download}); make sure "
+                            f"it holds {ADAPTER_CONFIG} and the adapter weights at its root.")
+        else:
+            sub, problem = _adapter_dir(api, registry, *listing)
+            if problem is not None:
+                raise _Refused(ConfigIssue(key, f"{what} ({uri}) {problem}: vLLM loads a LoRA adapter from a "
+                                           f"directory with {ADAPTER_CONFIG} and adapter_model.safetensors "
+                                           f"(mlflow.transformers.log_model of a PEFT model writes them to "
+                                           f"{PEFT_DIR}/)",
+                                           source.model_dump(by_alias=True, exclude_none=True, exclude={"resolved"})))
+            content = _adapter_config(api, listing[0], listing[1], "/".join(x for x in (listing[2], sub, ADAPTER_CONFIG) if x))
+            if content is None:
+                warnings.append(f"{key}: cannot read {ADAPTER_CONFIG} of {what} through the registry; its rank and "
+                                "features are not checked against the server's LoRA limits.")
+            else:
+                facts = AdapterFacts.read(content)
+            if sub:
+                # The storage initializer downloads just the adapter directory (s3: every key under the prefix).
+                uri, download = f"{uri}/{sub}", f"{download}/{sub}"
+    elif listing is None:
         warnings.append(f"{key}: cannot check the layout of {what} through the registry ({download}); make sure it "
                         f"holds {WEIGHTS_DIR}/config.json and {TOKENIZER_DIR}/ (mlflow.transformers layout).")
     else:
@@ -503,7 +609,7 @@ def _resolve_one(api: MlflowApi, registry: RegistryConfig, key: str, source: Reg
                         f"{source.wanted} of {name!r} to version {number}: deploying version {number}. Update "
                         "source.resolved before an air-gapped preview.")
     return ResolvedSource(registered_model=name, alias=source.alias, version=number, run_id=run_id,
-                          storage_uri=uri, registry_uri=download)
+                          storage_uri=uri, registry_uri=download, adapter=facts)
 
 
 def _s3_keys_issue(registry: RegistryConfig, resolved: Iterable[ResolvedSource]) -> list[ConfigIssue]:
@@ -550,6 +656,8 @@ def resolve_sources(config: Any, api_factory: Callable[[RegistryConfig], MlflowA
         wanted.append((f"models[{index}].source", model.source, base))
         if model.canary is not None and model.canary.source is not None:
             wanted.append((f"models[{index}].canary.source", model.canary.source, base))
+    adapters = {key for key, _ in adapter_sources(config)}
+    wanted += [(key, source, "") for key, source in adapter_sources(config)]
     if not wanted:
         return Resolution({})
     if not registry.resolve:
@@ -563,7 +671,7 @@ def resolve_sources(config: Any, api_factory: Callable[[RegistryConfig], MlflowA
     try:
         for key, source, base in wanted:
             try:
-                resolved[key] = _resolve_one(api, registry, key, source, base, warnings)
+                resolved[key] = _resolve_one(api, registry, key, source, base, warnings, adapter=key in adapters)
             except _Refused as refusal:
                 issues.append(refusal.issue)
     except RegistryUnreachable as error:

@@ -5,9 +5,11 @@ Three engines, one per way KServe can scale a predictor:
 * ``knative`` (Serverless mode): Knative's KPA on concurrency or requests per
   second; it can scale to zero because Knative's activator holds requests.
 * ``hpa`` (RawDeployment): a HorizontalPodAutoscaler on CPU or memory.
-* ``keda`` (RawDeployment): KEDA on vLLM's Prometheus metrics (requests
-  waiting per replica, or time to first token). From KServe v0.15 KServe
-  creates the ScaledObject itself; before, we emit it.
+* ``keda`` (RawDeployment): KEDA on the model server's Prometheus metrics
+  (requests waiting per replica, or time to first token). From KServe v0.15
+  KServe creates the ScaledObject itself; before, we emit it. The metrics a
+  backend can feed are in ``KEDA_BACKEND_METRICS`` (TGI: its queue; OVMS and
+  custom runtimes: none), checked on the built plan by ``backend_metric_issues``.
 
 The rules below run with the other config checks, before any resource exists.
 """
@@ -38,6 +40,23 @@ DEFAULT_TARGETS: dict[str, int] = {
     "rps": 10,          # requests per second per replica
     "waiting": 5,       # requests queued in vLLM per replica (vllm:num_requests_waiting)
     "ttft": 2000,       # p90 time to first token, milliseconds
+}
+
+
+# The KEDA metrics each serving backend exports a series for (builders/scaling.py has the queries):
+# TGI v3.3.7 has tgi_queue_size but no time-to-first-token histogram; OVMS v2026.3 exports neither
+# a queue length nor a token latency for an LLM (ovms_current_graphs counts requests in process,
+# running ones included, which is concurrency, not waiting); a custom runtime's metrics are unknown.
+KEDA_BACKEND_METRICS: dict[str, tuple[str, ...]] = {
+    "vllm": ("waiting", "ttft"),
+    "tgi": ("waiting",),
+    "ovms": (),
+    "custom": (),
+}
+_NO_METRIC = {
+    ("tgi", "ttft"): "TGI exports no time-to-first-token metric",
+    ("ovms", "waiting"): "OVMS exports no queue length for an LLM (only requests in process, ovms_current_graphs)",
+    ("ovms", "ttft"): "OVMS exports no time-to-first-token metric",
 }
 
 
@@ -177,4 +196,24 @@ def _scale_to_zero(path: str, engine: str, mode: str, keda) -> Iterable[ConfigIs
             "autoscaling.keda.wakeQuery", f"is required when {path}.minReplicas is 0: vLLM's metrics disappear "
             "with its last pod, so only a metric from outside the model (for example the gateway's request "
             "count) can scale it up again. Set a PromQL query that is above 0 while requests arrive",
+        )
+
+
+def backend_metric_issues(models: Iterable[object]) -> Iterable[ConfigIssue]:
+    """KEDA metrics a model's backend cannot feed: one issue per model, over the built ModelPlans."""
+    for model in models:
+        scaling = model.scaling  # type: ignore[attr-defined]
+        if scaling.engine != "keda":
+            continue
+        backend = model.backend  # type: ignore[attr-defined]
+        allowed = KEDA_BACKEND_METRICS.get(backend, ())
+        if scaling.metric in allowed:
+            continue
+        reason = _NO_METRIC.get((backend, scaling.metric), f"a {backend} runtime's metrics are not known")
+        hint = (f"allowed for backend {backend}: {', '.join(allowed)}" if allowed else
+                f"backend {backend} cannot scale with KEDA; use autoscaling.engine hpa (cpu, memory)")
+        yield ConfigIssue(
+            "autoscaling.metric",
+            f"{model.config_path} ({model.name}) runs backend {backend}: {reason}; {hint}",  # type: ignore[attr-defined]
+            scaling.metric,
         )

@@ -1,5 +1,8 @@
 """Serving stacks: a server (backend) at a pinned version, as data.
 
+Backends: vLLM (the default), Hugging Face TGI, OpenVINO Model Server (OVMS, Xeon only) and the
+runtimes a user describes under `runtimes.custom` (a stack built from config, `custom_stack`).
+
 A platform profile (platforms.py) says what the node is; a serving stack says what runs on it:
 image, entry point, flags, environment, the Gaudi software release it needs, what its parser no
 longer accepts, the capabilities it needs, and its tuned values per model size. Precedence when a
@@ -16,7 +19,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from .errors import ConfigIssue
-from .platforms import CACHE_MOUNT_PATH, COMMON_ENV, XEON, PlatformProfile
+from .platforms import CACHE_MOUNT_PATH, COMMON_ENV, SERVING_PORT, XEON, PlatformProfile
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import StackConfig
@@ -56,6 +59,29 @@ class ServingStack:
     # (platform, tensor_parallel_size) -> tuned values; the nearest smaller size applies.
     tuned: Mapping[tuple[str, int], Tuned] = field(default_factory=dict)
     description: str = ""
+    # Where the server answers: the OpenAI API's base path, its health check and its Prometheus metrics
+    # (all on the serving port).
+    openai_path: str = "/v1"
+    health_path: str = "/health"
+    metrics_path: str | None = "/metrics"
+    port: int = SERVING_PORT
+    # Runtime args that make the server listen where KServe routes (after `args`).
+    listen_args: tuple[str, ...] = ("--host", "0.0.0.0", "--port", str(SERVING_PORT))
+    # Non-vLLM servers: every option their launcher/CLI parser knows -> whether it takes a value
+    # (derived from the pinned source, kserve_intel/data/); None: vLLM's real parser decides (tests).
+    known_args: Mapping[str, bool] | None = None
+    # Options that may be given more than once; None: any may (argparse, cxxopts: the last one wins).
+    # TGI's clap parser refuses a second occurrence of every other option.
+    repeatable_args: frozenset[str] | None = None
+    # Options and variables the program sets for this server -> the config key to use instead.
+    reserved_args: Mapping[str, str] = field(default_factory=dict)
+    reserved_env: Mapping[str, str] = field(default_factory=dict)
+    # What `pulumi up` says whenever a model runs this stack (e.g. upstream's maintenance mode).
+    warning: str = ""
+    # supportedModelFormats name prefix: `<prefix>-intel-<platform>`.
+    format_prefix: str = "vllm"
+    # A runtime from runtimes.custom: its index there, for messages; None for built-in stacks.
+    custom_index: int | None = None
 
     def tuning(self, platform: str, tensor_parallel_size: int) -> Tuned:
         sizes = sorted(tp for (p, tp) in self.tuned if p == platform and tp <= tensor_parallel_size)
@@ -70,6 +96,12 @@ class ServingStack:
         caps = tuple(dict.fromkeys(profile.capabilities + self.capabilities))
         return replace(profile, image=self.image, args=self.args, env=MappingProxyType(dict(self.env)),
                        capabilities=caps, command=self.command, model_positional=self.model_positional)
+
+    @property
+    def server(self) -> str:
+        """How messages name the server: "vLLM 0.33.0", "TGI 3.3.7", "runtime llamacpp"."""
+        names = {"vllm": "vLLM", "tgi": "TGI", "ovms": "OVMS"}
+        return f"{names[self.backend]} {self.version}" if self.backend in names else f"runtime {self.name}"
 
 
 
@@ -287,15 +319,146 @@ VLLM_FORK_1_22 = ServingStack(
     description="HabanaAI/vllm-fork v0.9.0.1+Gaudi-1.22.0 (end of life from Gaudi software 1.23)",
 )
 
-STACKS: Mapping[str, ServingStack] = MappingProxyType(
-    {s.name: s for s in (VLLM_0_33, VLLM_0_10, VLLM_GAUDI_0_26, VLLM_FORK_1_22)}
+def _option_specs(name: str) -> Mapping[str, Mapping]:
+    """A launcher's options, derived from its pinned source (kserve_intel/data/<name>.json)."""
+    import json
+    from pathlib import Path
+
+    return json.loads((Path(__file__).parent / "data" / f"{name}.json").read_text())["flags"]
+
+
+def _flags(name: str) -> Mapping[str, bool]:
+    """Option -> whether it takes a value."""
+    return MappingProxyType({flag: spec["value"] for flag, spec in _option_specs(name).items()})
+
+
+TGI_FLAGS = _flags("tgi-3.3.7-launcher-flags")
+TGI_REPEATABLE = frozenset(f for f, spec in _option_specs("tgi-3.3.7-launcher-flags").items() if spec.get("repeat"))
+OVMS_FLAGS = _flags("ovms-2026.3-cli-flags")
+
+_TGI_RESERVED = {
+    "--model-id": "id", "--revision": "revision", "--num-shard": "tensorParallelSize",
+    "--sharded": "tensorParallelSize", "--max-total-tokens": "maxModelLen", "--max-input-tokens": "maxModelLen",
+    "--max-input-length": "maxModelLen", "--port": "(fixed: KServe routes to it)",
+    "--hostname": "(TGI must listen on all interfaces)", "--api-key": "(put credentials in Secrets, never in args)",
+    "--huggingface-hub-cache": "storage", "--lora-adapters": "adapters (vLLM only)",
+    "--prometheus-port": "(metrics are scraped from the serving port's /metrics)",
+    "--json-output": "(always on: logs as JSON)", "--env": "(prints the environment and exits)",
+}
+# clap reads each option from its UPPER_SNAKE variable too: the program's options stay the program's.
+_TGI_RESERVED_ENV = {
+    "MODEL_ID": "id", "REVISION": "revision", "NUM_SHARD": "tensorParallelSize", "SHARDED": "tensorParallelSize",
+    "MAX_TOTAL_TOKENS": "maxModelLen", "MAX_INPUT_TOKENS": "maxModelLen", "PORT": "(fixed)",
+    "HOSTNAME": "(set by Kubernetes; TGI gets --hostname 0.0.0.0)", "HUGGINGFACE_HUB_CACHE": "storage",
+    "LORA_ADAPTERS": "adapters (vLLM only)", "PROMETHEUS_PORT": "(fixed)", "API_KEY": "(Secrets, not env)",
+}
+_TGI_WARNING = ("TGI is in maintenance mode upstream since December 2025 (minor fixes only; Hugging Face "
+                "recommends vLLM) and its Gaudi image runs Gaudi software 1.21.0, older than the vLLM stack's "
+                "1.24.1: prefer backend vllm unless you must keep a TGI deployment")
+
+TGI_3_3 = ServingStack(
+    name="tgi-3.3",
+    backend="tgi",
+    version="3.3.7",
+    platforms=("xeon",),
+    gaudi_software=None,
+    # TGI's CI tags every release `<version>-intel-cpu` (build.yaml, docker/metadata-action semver).
+    image="ghcr.io/huggingface/text-generation-inference:3.3.7-intel-cpu",
+    # The image's ENTRYPOINT is the launcher; its CMD (--json-output) is lost once args are set.
+    command=("text-generation-launcher",),
+    model_positional=False,
+    args=(),
+    env=MappingProxyType({**COMMON_ENV, "HUGGINGFACE_HUB_CACHE": f"{CACHE_MOUNT_PATH}/hub"}),
+    rejected_args=MappingProxyType({}),
+    rejected_env=MappingProxyType({}),
+    listen_args=("--hostname", "0.0.0.0", "--port", str(SERVING_PORT), "--json-output"),
+    known_args=TGI_FLAGS,
+    repeatable_args=TGI_REPEATABLE,
+    reserved_args=MappingProxyType(_TGI_RESERVED),
+    reserved_env=MappingProxyType(_TGI_RESERVED_ENV),
+    warning=_TGI_WARNING,
+    format_prefix="tgi",
+    description="Hugging Face TGI 3.3.7, CPU image (IPEX 2.7)",
 )
-# Newest first: the first one a platform offers is its default.
-_ORDER = ("vllm-0.33", "vllm-gaudi-0.26", "vllm-0.10", "vllm-fork-1.22")
+
+TGI_GAUDI_3_3 = replace(
+    TGI_3_3,
+    name="tgi-gaudi-3.3",
+    platforms=("gaudi", "gaudi3"),
+    gaudi_software="1.21.0",  # Dockerfile_gaudi at v3.3.7: ARG HABANA_VERSION=1.21.0, PyTorch 2.6.0
+    image="ghcr.io/huggingface/text-generation-inference:3.3.7-gaudi",
+    # Not the image's /tgi-entrypoint.sh: it runs ldconfig (root) and sets PT_HPU_ENABLE_LAZY_COLLECTIVES
+    # only for the literal argument `--sharded true`; the program sets that variable itself for TP > 1.
+    command=("text-generation-launcher",),
+    env=MappingProxyType({
+        **COMMON_ENV,
+        "HUGGINGFACE_HUB_CACHE": f"{CACHE_MOUNT_PATH}/hub",
+        "PT_HPU_RECIPE_CACHE_CONFIG": f"{CACHE_MOUNT_PATH}/recipe_cache,false,1024",
+    }),
+    # TGI's Gaudi server does not read the fork-era variables (0 hits in backends/gaudi at v3.3.7).
+    rejected_env=MappingProxyType({
+        k: "read only by the old tgi-gaudi fork; TGI 3.3's Gaudi backend ignores it"
+        for k in ("BATCH_BUCKET_SIZE", "PREFILL_BATCH_BUCKET_SIZE", "PAD_SEQUENCE_TO_MULTIPLE_OF",
+                  "ENABLE_HPU_GRAPH", "USE_FLASH_ATTENTION", "FLASH_ATTENTION_RECOMPUTE")
+    }),
+    # backends/gaudi/examples/docker_commands: 8B on one card batch 32, 70B on eight cards batch 256;
+    # warm-up raises "MAX_BATCH_SIZE is not set" without --max-batch-size (flash_causal_lm.py warmup).
+    tuned=MappingProxyType({
+        (p, tp): Tuned(args=("--max-batch-size", str(32 * tp), "--max-concurrent-requests", str(64 * tp),
+                             "--max-waiting-tokens", "7", "--waiting-served-ratio", "1.2"),
+                       env=MappingProxyType({"PT_HPU_ENABLE_LAZY_COLLECTIVES": "1"} if tp > 1 else {}))
+        for p in ("gaudi", "gaudi3") for tp in (1, 2, 4, 8)
+    }),
+    description="Hugging Face TGI 3.3.7 Gaudi backend on Gaudi software 1.21.0",
+)
+
+_OVMS_RESERVED = {
+    "--source_model": "id", "--model_name": "servedModelName", "--model_repository_path": "storage",
+    "--rest_port": "(fixed: KServe routes to it)", "--port": "(no gRPC: the OpenAI API is REST)",
+    "--rest_bind_address": "(OVMS must listen on all interfaces)", "--metrics_enable": "(always on)",
+    "--target_device": "(CPU on Xeon)", "--task": "(text_generation)", "--api_key_file": "(Secrets, not args)",
+    "--pull": "(pull and serve is the only mode)", "--model_path": "id", "--config_path": "id",
+    "--weight-format": "id (an OpenVINO/* repository needs no conversion)",
+}
+OVMS_2026_3 = ServingStack(
+    name="ovms-2026.3",
+    backend="ovms",
+    version="2026.3",
+    platforms=("xeon",),
+    gaudi_software=None,
+    image="openvino/model_server:2026.3",
+    # The image's ENTRYPOINT (a bash wrapper that execs /ovms/bin/ovms "$@") stays; args follow it.
+    command=(),
+    model_positional=False,
+    args=("--model_repository_path", f"{CACHE_MOUNT_PATH}/models", "--task", "text_generation",
+          "--target_device", "CPU"),
+    env=MappingProxyType(dict(COMMON_ENV)),
+    rejected_args=MappingProxyType({}),
+    rejected_env=MappingProxyType({}),
+    # src/http_rest_api_handler.cpp + src/llm/servable.cpp @v2026.3: /v1/chat/completions (added in
+    # v2026.3, commit 1b48a359c; /v3/... still answers); health /v2/health/ready; /metrics on the REST port.
+    openai_path="/v1",
+    health_path="/v2/health/ready",
+    listen_args=("--rest_port", str(SERVING_PORT), "--rest_bind_address", "0.0.0.0", "--metrics_enable"),
+    known_args=OVMS_FLAGS,
+    reserved_args=MappingProxyType(_OVMS_RESERVED),
+    reserved_env=MappingProxyType({"OVMS_MODEL_REPOSITORY_PATH": "storage", "API_KEY": "(Secrets, not env)"}),
+    format_prefix="ovms",
+    description="OpenVINO Model Server 2026.3, OpenVINO-optimized int4/int8 models on CPU",
+)
+
+STACKS: Mapping[str, ServingStack] = MappingProxyType(
+    {s.name: s for s in (VLLM_0_33, VLLM_0_10, VLLM_GAUDI_0_26, VLLM_FORK_1_22, TGI_3_3, TGI_GAUDI_3_3, OVMS_2026_3)}
+)
+# Newest first per backend: the first one a platform offers for a backend is that backend's default.
+_ORDER = ("vllm-0.33", "vllm-gaudi-0.26", "vllm-0.10", "vllm-fork-1.22", "tgi-3.3", "tgi-gaudi-3.3", "ovms-2026.3")
+BUILT_IN_BACKENDS = ("vllm", "tgi", "ovms")
 
 
-def offered(platform: str) -> tuple[ServingStack, ...]:
-    return tuple(STACKS[n] for n in _ORDER if platform in STACKS[n].platforms)
+def offered(platform: str, backend: str | None = None) -> tuple[ServingStack, ...]:
+    """The built-in stacks a platform offers (for one backend), newest first."""
+    return tuple(STACKS[n] for n in _ORDER
+                 if platform in STACKS[n].platforms and (backend is None or STACKS[n].backend == backend))
 
 
 def _release(version: str) -> str:
@@ -303,9 +466,9 @@ def _release(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def default_stack(platform: str, gaudi_software: str | None = None) -> ServingStack:
-    """The newest stack the platform offers, or the newest the declared Gaudi software runs."""
-    stacks = offered(platform)
+def default_stack(platform: str, gaudi_software: str | None = None, backend: str = "vllm") -> ServingStack:
+    """The newest stack of a backend the platform offers, or the newest the declared Gaudi software runs."""
+    stacks = offered(platform, backend)
     if gaudi_software:
         matching = [s for s in stacks if s.gaudi_software and _release(s.gaudi_software) == _release(gaudi_software)]
         if matching:
@@ -313,50 +476,180 @@ def default_stack(platform: str, gaudi_software: str | None = None) -> ServingSt
     return stacks[0]
 
 
+def available(config: "StackConfig") -> Mapping[str, ServingStack]:
+    """The built-in stacks and the stack's own runtimes (runtimes.custom), by name."""
+    from .custom_runtimes import custom_stacks  # imports this module
+
+    return {**STACKS, **custom_stacks(config)}
+
+
+def _backend_stack(config: "StackConfig", backend: str) -> ServingStack:
+    """What a backend name means on the platform: a custom runtime, or the backend's newest stack."""
+    stacks = available(config)
+    if backend not in BUILT_IN_BACKENDS:
+        return stacks[backend]
+    return default_stack(config.platform, config.gaudi_software, backend)
+
+
 def resolve(config: "StackConfig") -> ServingStack:
+    """The stack-wide serving stack: `servingStack`, else the newest of `backend` (default vLLM) for
+    the platform and `gaudiSoftware`."""
     if config.serving_stack:
         return STACKS[config.serving_stack]
-    return default_stack(config.platform, config.gaudi_software)
+    return _backend_stack(config, config.backend or "vllm")
+
+
+def _means(stack: ServingStack, backend: str) -> bool:
+    return stack.backend == backend or (stack.backend == "custom" and stack.name == backend)
+
+
+def resolve_model(config: "StackConfig", model) -> ServingStack:
+    """The stack one model runs: its own `servingStack`, else the stack-wide stack when that runs the
+    model's `backend` (or the model names none), else the newest stack of the model's backend."""
+    if model.serving_stack:
+        return STACKS[model.serving_stack]
+    wide = resolve(config)
+    if model.backend and not _means(wide, model.backend):
+        return _backend_stack(config, model.backend)
+    return wide
+
+
+def runtime_name(platform: PlatformProfile, stack: ServingStack, stack_wide: bool) -> str:
+    """The ClusterServingRuntime name of a stack on a platform.
+
+    The stack-wide vLLM stack keeps the platform's name (`intel-vllm-xeon`), so choosing another
+    stack-wide vLLM stack updates that runtime in place; any other stack gets a name of its own that
+    encodes it (`intel-xeon-vllm-0-10`, `intel-gaudi-tgi-gaudi-3-3`, `intel-xeon-<custom name>`), so the
+    runtimes coexist.
+    """
+    if stack_wide and stack.backend == "vllm":
+        return platform.runtime_name
+    return f"intel-{platform.name}-{stack.name.replace('.', '-')}"
+
+
+def in_use(config: "StackConfig") -> tuple[ServingStack, ...]:
+    """The stacks whose runtimes the stack creates: the stack-wide one first, then each other
+    stack a model picks, in the order the models name them. The stack-wide runtime is created when
+    a model uses it or when the stack has no models (a stack that only provides the runtime)."""
+    stack_wide = resolve(config)
+    used = [resolve_model(config, m) for m in config.models]
+    used_names = [s.name for s in used]
+    stacks = ([stack_wide] if not used or stack_wide.name in used_names else []) + [
+        s for s in used if s.name != stack_wide.name]
+    return tuple({s.name: s for s in stacks}.values())
+
+
+def _backend_issue(config: "StackConfig", key: str, backend: str) -> ConfigIssue | None:
+    """A backend name that means nothing on this platform."""
+    platform = config.platform
+    customs = [c.name for c in config.runtimes.custom]
+    names = [b for b in BUILT_IN_BACKENDS if offered(platform, b)] + [
+        c.name for c in config.runtimes.custom if platform in c.platforms]
+    if backend in names:
+        return None
+    if backend in BUILT_IN_BACKENDS:
+        where = ", ".join(sorted({p for st in STACKS.values() if st.backend == backend for p in st.platforms}))
+        return ConfigIssue(key, f"is not offered on {platform} ({backend} runs on {where}); allowed: "
+                           f"{', '.join(names)}", backend)
+    if backend in customs:
+        return ConfigIssue(key, f"runtime {backend} (runtimes.custom) does not list {platform} in its platforms; "
+                           f"allowed: {', '.join(names)}", backend)
+    return ConfigIssue(key, f"is not a backend; allowed: {', '.join(names)} (vllm, tgi, ovms or the name of a "
+                       "runtime under runtimes.custom)", backend)
+
+
+def _arg_issues(stack: ServingStack, source: str, args: list[str]) -> Iterable[ConfigIssue]:
+    seen: set[str] = set()
+    for arg in args:
+        flag = arg.split("=", 1)[0]
+        if stack.repeatable_args is not None and flag.startswith("-"):
+            if flag in seen and flag not in stack.repeatable_args:
+                yield ConfigIssue(f"{source}.extraArgs", f"{flag} is given twice; {stack.server}'s launcher refuses a "
+                                  "repeated option (give it once)", arg)
+            seen.add(flag)
+        if stack.known_args is None:  # vLLM: the flags its version dropped
+            reason = stack.rejects_arg(arg)
+            if reason:
+                yield ConfigIssue(f"{source}.extraArgs", f"{flag} is not accepted by serving stack {stack.name} "
+                                  f"({stack.server}): {reason}", arg)
+            continue
+        if not flag.startswith("-"):
+            continue  # a value of the option before it
+        if flag in stack.reserved_args:
+            yield ConfigIssue(f"{source}.extraArgs", f"{flag} is set by the program for serving stack {stack.name}; "
+                              f"use {stack.reserved_args[flag]} instead", arg)
+        elif flag not in stack.known_args:
+            yield ConfigIssue(f"{source}.extraArgs", f"{flag} is not an option of {stack.server} (serving stack "
+                              f"{stack.name}; options are spelled as its launcher does, e.g. "
+                              f"{', '.join(list(stack.known_args)[:3])})", arg)
 
 
 def serving_stack_checks(config: "StackConfig") -> Iterable[ConfigIssue]:
-    """Every rule about servingStack, gaudiSoftware and what a stack's server accepts."""
+    """Every rule about servingStack, backend, gaudiSoftware and what a stack's server accepts."""
     platform = config.platform
     names = [s.name for s in offered(platform)]
+    allowed = f"is not offered on {platform}; allowed: {', '.join(names)}"
     if config.serving_stack is not None and config.serving_stack not in names:
-        yield ConfigIssue("servingStack", f"is not offered on {platform}; allowed: {', '.join(names)}",
-                          config.serving_stack)
+        yield ConfigIssue("servingStack", allowed, config.serving_stack)
         return
+    if config.backend is not None:
+        issue = _backend_issue(config, "backend", config.backend)
+        if issue:
+            yield issue
+            return
+        if config.serving_stack is not None and not _means(STACKS[config.serving_stack], config.backend):
+            yield ConfigIssue("servingStack", f"runs {STACKS[config.serving_stack].backend}, not backend "
+                              f"{config.backend}; set one of the two", config.serving_stack)
+            return
     if config.gaudi_software is not None and not platform.startswith("gaudi"):
         yield ConfigIssue("gaudiSoftware", f"has no effect on {platform}; remove it", config.gaudi_software)
-    stack = resolve(config)
     for i, model in enumerate(config.models):
+        if model.serving_stack is not None and model.serving_stack not in names:
+            yield ConfigIssue(f"models[{i}].servingStack", allowed, model.serving_stack)
+            continue
+        if model.backend is not None:
+            issue = _backend_issue(config, f"models[{i}].backend", model.backend)
+            if issue:
+                yield issue
+                continue
+            if model.serving_stack is not None and not _means(STACKS[model.serving_stack], model.backend):
+                yield ConfigIssue(f"models[{i}].servingStack", f"runs {STACKS[model.serving_stack].backend}, not "
+                                  f"models[{i}].backend {model.backend}; set one of the two", model.serving_stack)
+                continue
+        stack = resolve_model(config, model)
         for source, args, env in (
             (f"models[{i}]", model.extra_args, model.env),
             (f"models[{i}].canary", (model.canary.extra_args or []) if model.canary else [],
              (model.canary.env or {}) if model.canary else {}),
         ):
-            for arg in args:
-                reason = stack.rejects_arg(arg)
-                if reason:
-                    yield ConfigIssue(f"{source}.extraArgs", f"{arg.split('=', 1)[0]} is not accepted by serving "
-                                      f"stack {stack.name} (vLLM {stack.version}): {reason}", arg)
+            yield from _arg_issues(stack, source, args)
             for key in env:
                 if key in stack.rejected_env:
                     yield ConfigIssue(f"{source}.env", f"{key} is not read by serving stack {stack.name} "
-                                      f"(vLLM {stack.version}): {stack.rejected_env[key]}", key)
+                                      f"({stack.server}): {stack.rejected_env[key]}", key)
+                elif key in stack.reserved_env:
+                    yield ConfigIssue(f"{source}.env", f"{key} is set by the program for serving stack "
+                                      f"{stack.name}; use {stack.reserved_env[key]} instead", key)
 
 
 def serving_stack_warnings(config: "StackConfig") -> list[str]:
-    """What `pulumi up` warns about: a chosen stack the declared nodes cannot run."""
-    stack = resolve(config)
+    """What `pulumi up` warns about: a stack in use that the declared nodes cannot run."""
     declared = config.gaudi_software
-    if declared and stack.gaudi_software and _release(declared) != _release(stack.gaudi_software):
-        return [
-            f"servingStack {stack.name} needs Gaudi software {stack.gaudi_software} (driver, firmware and "
-            f"Gaudi operator) but gaudiSoftware says the nodes run {declared}; its pods will fail on those "
-            f"nodes. Upgrade the nodes or pin the stack that matches them: "
-            + ", ".join(s.name for s in offered(config.platform)
-                        if s.gaudi_software and _release(s.gaudi_software) == _release(declared))
-        ]
-    return []
+    warnings = []
+    for stack in in_use(config):
+        if declared and stack.gaudi_software and _release(declared) != _release(stack.gaudi_software):
+            users = [f"models[{i}]" for i, m in enumerate(config.models) if resolve_model(config, m).name == stack.name]
+            chosen = "servingStack" if stack.name == resolve(config).name else " and ".join(f"{u}.servingStack" for u in users)
+            warnings.append(
+                f"{chosen} {stack.name} needs Gaudi software {stack.gaudi_software} (driver, firmware and "
+                f"Gaudi operator) but gaudiSoftware says the nodes run {declared}; its pods will fail on those "
+                f"nodes. Upgrade the nodes or pin the stack that matches them: "
+                + ", ".join(s.name for s in offered(config.platform)
+                            if s.gaudi_software and _release(s.gaudi_software) == _release(declared))
+            )
+    for stack in in_use(config):
+        if stack.warning:
+            users = [f"models[{i}]" for i, m in enumerate(config.models) if resolve_model(config, m).name == stack.name]
+            warnings.append(f"{', '.join(users)} run{'s' if len(users) == 1 else ''} serving stack {stack.name} "
+                            f"({stack.server}): {stack.warning}.")
+    return warnings

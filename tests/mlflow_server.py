@@ -50,6 +50,25 @@ HUB_REFERENCE_LAYOUT = {
 # A directory with weights but no config.json.
 NO_CONFIG_LAYOUT = {"model/model.safetensors": "x", "components/tokenizer/tokenizer.json": "{}"}
 
+# LoRA adapters (kserve_intel/lora.py). peft's adapter_config.json (rank `r`) and weights, no real tensors.
+ADAPTER_CONFIG_JSON = {"peft_type": "LORA", "r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "v_proj"],
+                       "base_model_name_or_path": "Qwen/Qwen3-1.7B", "task_type": "CAUSAL_LM"}
+# mlflow.transformers.log_model of a PEFT model: the adapter in peft/, the tokenizer beside it.
+PEFT_LAYOUT = {
+    "MLmodel": "flavors:\n  transformers:\n    source_model_name: Qwen/Qwen3-1.7B\n    peft_adaptor: peft\n",
+    "peft/adapter_config.json": json.dumps(ADAPTER_CONFIG_JSON),
+    "peft/adapter_model.safetensors": "not real adapter weights",
+    "components/tokenizer/tokenizer.json": json.dumps({"version": "1.0"}),
+}
+# An adapter directory logged as is (mlflow.log_artifacts of a peft save_pretrained output).
+ADAPTER_LAYOUT = {
+    "adapter_config.json": json.dumps(ADAPTER_CONFIG_JSON),
+    "adapter_model.safetensors": "not real adapter weights",
+    "README.md": "fine-tuned for support chats",
+}
+# adapter_config.json without its weights.
+ADAPTER_NO_WEIGHTS_LAYOUT = {"adapter_config.json": json.dumps(ADAPTER_CONFIG_JSON)}
+
 
 def mlflow_executable() -> Path:
     path = Path(os.environ.get("MLFLOW") or ROOT / ".venv-mlflow" / "bin" / "mlflow")

@@ -36,6 +36,10 @@ SERVERLESS_ROUTES = {"ingress": INGRESS, "apisix": APISIX, "genaiGateway": GENAI
 CANARY = {"trafficPercent": 20, "image": "opea/vllm-gaudi:1.23.0"}
 REVISION = "a09a35458c702b33eeacc393d103063234e8bc28"
 
+CUSTOM = {"name": "llamacpp", "image": "ghcr.io/ggml-org/llama.cpp:server-b6000", "platforms": ["xeon"],
+          "args": ["--host", "0.0.0.0", "--port", "8081", "-hf", "$(MODEL_ID)"], "port": 8081,
+          "healthPath": "/health", "metricsPath": "/metrics"}
+
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
     # name: (committed stack, overrides)
     "xeon-routes": ("xeon", {**ROUTES, "monitoring": MONITORING}),
@@ -79,6 +83,55 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "gaudi-multinode-v020": ("gaudi", {
         "kserve": {"version": "v0.20.0", "deploymentMode": "Standard"}, "autoscaling": {"enabled": False},
         "models": [{"id": "meta-llama/Llama-3.1-405B-Instruct", "revision": REVISION}, "Qwen/Qwen2.5-7B-Instruct"],
+        "storage": {"size": "1Ti", "accessMode": "ReadWriteMany"}, **ROUTES, "monitoring": MONITORING,
+    }),
+    # LoRA (docs/lora.md): a registry base with a gated hub adapter and a registry adapter (recorded
+    # resolutions, no MLflow call) on storageUris, a canary with a new adapter set, every route.
+    "xeon-lora-registry-canary-v020": ("xeon", {
+        "kserve": {"version": "v0.20.0", "deploymentMode": "Standard"}, "autoscaling": {"enabled": False},
+        "registry": {"resolve": False},
+        "models": [{"id": "Qwen/Qwen3-4B-Instruct-2507", "name": "support-bot",
+                    "source": {"registeredModel": "support-bot", "alias": "champion",
+                               "resolved": {"version": "3", "uri": "gs://models/support-bot/3"}},
+                    "adapters": [{"name": "sql", "id": "example-org/qwen3-sql-lora", "revision": "v1", "gated": True},
+                                 {"name": "billing", "source": {"registeredModel": "billing-lora", "version": 2,
+                                                                "resolved": {"version": "2",
+                                                                             "uri": "gs://models/billing/2/peft"}}}],
+                    "canary": {"trafficPercent": 10, "adapters": [{"name": "sql", "id": "example-org/qwen3-sql-lora",
+                                                                   "revision": "v2", "gated": True}]}},
+                   {"id": "Qwen/Qwen3-1.7B", "adapters": [{"name": "triage", "id": "example-org/qwen3-triage-lora"}]}],
+        **ROUTES, "monitoring": MONITORING,
+    }),
+    "gaudi-lora-serverless-v013": ("gaudi", {
+        "kserve": {"version": "v0.13.0", "deploymentMode": "Serverless"}, "autoscaling": {"enabled": False},
+        "models": [{"id": "Qwen/Qwen2.5-7B-Instruct",
+                    "adapters": [{"name": "sql", "id": "example-org/qwen2.5-sql-lora", "gated": True},
+                                 {"name": "chat", "id": "example-org/qwen2.5-chat-lora"}],
+                    "canary": {"trafficPercent": 20, "adapters": [{"name": "sql", "id": "example-org/sql-v2"}]}}],
+        **SERVERLESS_ROUTES, "monitoring": MONITORING,
+    }),
+    # A serving stack per model: the old stacks beside the new defaults, each with its own runtime.
+    "xeon-two-stacks-v013": ("xeon", {
+        "models": [{"id": "Qwen/Qwen3-4B-Instruct-2507", "servingStack": "vllm-0.10"},
+                   "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"],
+        "autoscaling": {"enabled": True, "maxReplicas": 2}, **ROUTES, "monitoring": MONITORING,
+    }),
+    # Backends besides vLLM (TGI, OVMS, a custom runtime) beside vLLM, each with its own runtime.
+    "xeon-backends-v013": ("xeon", {
+        "models": ["Qwen/Qwen3-4B-Instruct-2507", {"id": "Qwen/Qwen3-1.7B", "name": "qwen-tgi", "backend": "tgi"},
+                   {"id": "Qwen/Qwen3-1.7B", "name": "qwen-ovms", "backend": "ovms"},
+                   {"id": "Qwen/Qwen3-1.7B", "name": "qwen-own", "backend": "llamacpp"}],
+        "runtimes": {"custom": [CUSTOM]}, **ROUTES, "monitoring": MONITORING,
+        "networkPolicy": {"enabled": True},
+    }),
+    "gaudi3-tgi-v020": ("gaudi3", {
+        "backend": "tgi", "models": ["Qwen/Qwen2.5-7B-Instruct", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"],
+        **ROUTES, "monitoring": MONITORING,
+    }),
+    "gaudi-two-stacks-multinode-v020": ("gaudi", {
+        "kserve": {"version": "v0.20.0", "deploymentMode": "Standard"}, "autoscaling": {"enabled": False},
+        "models": [{"id": "meta-llama/Llama-3.1-405B-Instruct", "revision": REVISION, "servingStack": "vllm-fork-1.22"},
+                   "Qwen/Qwen2.5-7B-Instruct"],
         "storage": {"size": "1Ti", "accessMode": "ReadWriteMany"}, **ROUTES, "monitoring": MONITORING,
     }),
 }
@@ -208,3 +261,37 @@ def test_standard_canary_is_split_by_every_route(evaluations):
     # The canary Ingress is created with the routes, after the model is Ready.
     (canary_reg,) = [r for r in evaluation.of_type(INGRESS_TYPE) if r.inputs["metadata"]["name"] == f"{name}-route-canary"]
     assert isvc.urn in canary_reg.dependencies
+
+
+def test_lora_registry_canary_holds_together(evaluations):
+    evaluation = evaluations["xeon-lora-registry-canary-v020"]
+    isvcs = _of(evaluation, "kubernetes:serving.kserve.io/v1beta1:InferenceService")
+    bot = isvcs["support-bot"]["spec"]
+    # The registry base joins its adapters' storageUris (no model.storageUri beside them), stable and canary.
+    assert [u["mountPath"] for u in bot["predictor"]["storageUris"]] == ["/mnt/models", "/mnt/lora/0-sql",
+                                                                         "/mnt/lora/1-billing"]
+    (canary,) = bot["canary"]
+    assert [u["uri"] for u in canary["predictor"]["storageUris"]] == [
+        "gs://models/support-bot/3", "hf://example-org/qwen3-sql-lora:v2"]
+    assert "storageUri" not in bot["predictor"]["model"] and "storageUri" not in canary["predictor"]["model"]
+    # The gated adapter's token reaches the storage initializer through the models' ServiceAccount.
+    (account,) = _of(evaluation, "kubernetes:core/v1:ServiceAccount").values()
+    assert account["secrets"] == [{"name": naming.HF_TOKEN_SECRET}]
+    # Every served name in the outputs, with the base's URL.
+    names = [(m["servedModelName"], [a["servedModelName"] for a in m.get("adapters", [])])
+             for m in evaluation.outputs["models"]]
+    assert names == [("support-bot", ["sql", "billing"]), ("Qwen/Qwen3-1.7B", ["triage"])]
+
+
+def test_models_on_two_stacks_name_their_own_runtimes(evaluations):
+    csr = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
+    isvc = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+    for case, expected in {
+        "xeon-two-stacks-v013": {"intel-xeon-vllm-0-10", "intel-vllm-xeon"},
+        "gaudi-two-stacks-multinode-v020": {"intel-gaudi-vllm-fork-1-22-multinode", "intel-vllm-gaudi"},
+    }.items():
+        evaluation = evaluations[case]
+        used = {r.inputs["spec"]["predictor"]["model"]["runtime"] for r in evaluation.of_type(isvc)}
+        assert used == expected, case
+        # Only what a model uses: the fork's single-node runtime is not created for a multi-node model.
+        assert used == {r.inputs["metadata"]["name"] for r in evaluation.of_type(csr)}, case

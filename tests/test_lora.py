@@ -222,8 +222,6 @@ REFUSALS = [
      "Hugging Face repository id"),
     ("xeon", None, {"adapters": [{"name": "a", "id": "x/a", "revision": "v1"}]}, {"kserve": {"version": "v0.15.2"}},
      "models[0].adapters[0].revision", "cannot be pinned"),
-    ("xeon", None, {"adapters": [{"name": "a", "id": "x/a", "gated": True}]}, {},
-     "models[0].adapters[0].gated", "not supported yet on KServe v0.16+"),
     ("xeon", None, {"extraArgs": ["--enable-lora"]}, {}, "models[0].extraArgs", "use adapters instead"),
     ("xeon", None, {"extraArgs": ["--max-lora-rank=32"]}, {}, "models[0].extraArgs", "use lora.maxLoraRank"),
     ("xeon", None, {"extraArgs": ["--lora-modules", "a=b"]}, {}, "models[0].extraArgs", "use adapters instead"),
@@ -268,7 +266,6 @@ def test_adapters_need_the_vllm_backend(monkeypatch):
 
     tgi = replace(STACKS["vllm-0.33"], backend="tgi")
     monkeypatch.setattr(serving_stacks, "resolve", lambda config: tgi)
-    monkeypatch.setattr("kserve_intel.plan.resolve_stack", lambda config: tgi)
     message = refusal(platform="xeon")
     assert "kserve-intel:models[0].adapters" in message and "need the vLLM backend" in message
 
@@ -278,6 +275,67 @@ def test_gated_adapters_need_the_token_before_0_16():
     with pytest.raises(ConfigError) as caught:
         build_plan(load_config(raw_config(platform="xeon", models=[m])))
     assert "kserve-intel:hfToken" in str(caught.value) and "models[0].adapters[0] x/a" in str(caught.value)
+
+
+def test_gated_adapters_on_storage_uris_give_the_storage_initializer_the_token():
+    # KServe v0.16-v0.20: a Secret with HF_TOKEN listed on the predictor's ServiceAccount becomes the
+    # storage-initializer's HF_TOKEN env (pkg/credentials); e2e: tests/e2e/test_lora.py.
+    from kserve_intel.builders.identity import model_service_account
+
+    gated = model("xeon", [{"name": "a", "id": "x/a", "gated": True}, {"name": "b", "id": "x/b"}])
+    plan = plan_for("xeon", "v0.20.0", models=[gated])
+    assert plan.models[0].lora.gated_via_storage_uris
+    assert model_service_account(plan)["secrets"] == [{"name": "hf-token"}]
+    assert validation.validate_object(isvc(plan), "v0.20.0") == []
+    # Public adapters, or vLLM downloading them (before v0.16): the account lists nothing.
+    assert "secrets" not in model_service_account(plan_for("xeon", "v0.20.0"))
+    old = plan_for("xeon", "v0.15.2", models=[gated])
+    assert not old.models[0].lora.gated_via_storage_uris and "secrets" not in model_service_account(old)
+    # A gated canary adapter counts too.
+    canary = model("xeon", [{"name": "a", "id": "x/a"}],
+                   canary={"trafficPercent": 10, "adapters": [{"name": "a", "id": "x/a2", "gated": True}]})
+    assert model_service_account(plan_for("xeon", "v0.20.0", models=[canary]))["secrets"] == [{"name": "hf-token"}]
+    # The token check of `pulumi up` covers a gated adapter on storageUris as well.
+    with pytest.raises(ConfigError) as caught:
+        build_plan(load_config(raw_config(platform="xeon", kserve={"version": "v0.20.0"},
+                                          models=[{**gated, "gated": False}])))
+    assert "kserve-intel:hfToken" in str(caught.value) and "models[0].adapters[0] x/a" in str(caught.value)
+
+
+def test_with_a_hub_mirror_vllm_downloads_hub_adapters_and_registry_ones_stay_on_storage_uris():
+    # KServe's storage initializer gets no HF_ENDPOINT (only HF_TOKEN from the credential builder): it would
+    # bypass the mirror, so vLLM (HF_ENDPOINT in its env) downloads hub adapters there.
+    registry_adapter = {"name": "r", "source": {"registeredModel": "r-lora", "version": 1,
+                                                "resolved": {"version": "1", "uri": "gs://models/r-lora/1"}}}
+    mirror = {"hfEndpoint": "https://hf-mirror.example.com", "registry": {"resolve": False}}
+    plan = plan_for("xeon", "v0.20.0", models=[model("xeon", [{"name": "a", "id": "x/a", "gated": True},
+                                                              registry_adapter])], **mirror)
+    lora_plan = plan.models[0].lora
+    assert [a.path for a in lora_plan.adapters] == ["x/a", "/mnt/lora/1-r"]
+    assert isvc(plan)["spec"]["predictor"]["storageUris"] == [{"uri": "gs://models/r-lora/1",
+                                                               "mountPath": "/mnt/lora/1-r"}]
+    assert lora_plan.via_storage_uris and not lora_plan.gated_via_storage_uris
+    env = {e["name"]: e for e in isvc(plan)["spec"]["predictor"]["model"]["env"]}
+    assert env["HF_ENDPOINT"]["value"] == "https://hf-mirror.example.com" and "HF_TOKEN" in env
+    message = refusal(platform="xeon", models=[model("xeon", [{"name": "a", "id": "x/a", "revision": "v1"}])],
+                      hfEndpoint="https://hf-mirror.example.com")
+    assert "kserve-intel:models[0].adapters[0].revision" in message and "is a mirror" in message, message
+    only_hub = plan_for("xeon", "v0.20.0", models=[model("xeon", [{"name": "a", "id": "x/a"}])],
+                        hfEndpoint="https://hf-mirror.example.com")
+    assert "storageUris" not in isvc(only_hub)["spec"]["predictor"]
+    assert not only_hub.models[0].lora.via_storage_uris
+
+
+def test_hub_egress_none_is_refused_only_for_hub_adapters():
+    # Registry adapters come from the registry's store (recorded resolution: no MLflow call here).
+    registry_adapter = {"name": "a", "source": {"registeredModel": "a-lora", "version": 1,
+                                                "resolved": {"version": "1", "uri": "gs://models/a-lora/1"}}}
+    values = {"networkPolicy": {"egress": {"hub": "none"}}, "registry": {"resolve": False}}
+    plan = plan_for("xeon", models=[model("xeon", [registry_adapter])], **values)
+    assert plan.models[0].lora.adapters[0].storage == {"uri": "gs://models/a-lora/1", "mountPath": "/mnt/lora/0-a"}
+    message = refusal(platform="xeon", models=[model("xeon", [registry_adapter, {"name": "b", "id": "x/b"}])],
+                      **values)
+    assert "kserve-intel:networkPolicy.egress.hub" in message
 
 
 def test_lora_warnings_name_the_performance_cost():
@@ -290,7 +348,7 @@ def test_lora_warnings_name_the_performance_cost():
 
 
 def test_every_stack_declares_its_lora_support():
-    assert set(lora.LORA_SUPPORT) == set(STACKS)
+    assert set(lora.LORA_SUPPORT) == {name for name, stack in STACKS.items() if stack.backend == "vllm"}
     assert not lora.LORA_SUPPORT["vllm-fork-1.22"].fully_sharded
 
 

@@ -359,7 +359,7 @@ def _base_name(name: str) -> str:
     return name
 
 
-STACK_VERSIONS = sorted({s.parser_version for s in STACKS.values()})
+STACK_VERSIONS = sorted({s.parser_version for s in STACKS.values() if s.backend == "vllm"})
 
 
 @pytest.fixture(scope="module")

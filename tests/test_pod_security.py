@@ -47,7 +47,17 @@ CASES = {
     "xeon-open-digest": ("xeon", {"servingStack": "vllm-0.10",
                                   "runtimes": {"image": "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo@sha256:" + "b" * 64}}, False),
     "xeon-old-stack": ("xeon", {"servingStack": "vllm-0.10"}, True),
+    # models[0] picks the old stack beside a model on the stack-wide vllm-0.33: scanned with its own runtime.
+    "xeon-per-model-old": ("xeon", {"models": [{"id": "Qwen/Qwen3-1.7B", "servingStack": "vllm-0.10"},
+                                               {"id": "Qwen/Qwen2.5-7B-Instruct"}]}, True),
     "gaudi": ("gaudi", {}, True),
+    # Backends besides vLLM: their pods meet the same profile (no SYS_NICE on Xeon).
+    "xeon-tgi": ("xeon", {"backend": "tgi"}, True),
+    "gaudi-tgi": ("gaudi", {"backend": "tgi"}, True),
+    "xeon-ovms": ("xeon", {"backend": "ovms", "models": [{"id": "Qwen/Qwen3-1.7B"}]}, False),
+    "xeon-custom": ("xeon", {"backend": "own", "models": [{"id": "Qwen/Qwen3-1.7B", "gated": False}],
+                             "runtimes": {"custom": [{"name": "own", "image": "registry.local/own-server:1.0",
+                                                      "platforms": ["xeon"], "healthPath": "/healthz"}]}}, False),
     "gaudi3-digest": ("gaudi3", {"runtimes": {"image": DIGEST}}, True),
     "xeon-serverless": ("xeon", SERVERLESS, True),
     "gaudi3-serverless": ("gaudi3", SERVERLESS, True),
@@ -64,7 +74,8 @@ NUMA_BINDING_STACKS = {"vllm-0.33"}
 
 def expected_exceptions(platform: str, extra: dict, token: bool) -> set[str]:
     allowed = set()
-    if platform != "xeon" or extra.get("servingStack", "vllm-0.33") in NUMA_BINDING_STACKS:
+    if platform != "xeon" or (extra.get("servingStack", "vllm-0.33") in NUMA_BINDING_STACKS
+                              and extra.get("backend", "vllm") == "vllm"):
         allowed.add("CKV_K8S_25")
     if token:
         allowed.add("CKV_K8S_35")
@@ -87,7 +98,8 @@ def scan(tmp_path_factory) -> dict[str, set[str]]:
     for case, (platform, extra, token) in CASES.items():
         plan = make_plan(platform, namespace=f"ns-{case}", **extra)
         isvc = inference_service(plan, plan.models[0], token)
-        deployment = predicted_deployment(cluster_serving_runtime(plan), isvc, CANARY_CASES.get(case))
+        deployment = predicted_deployment(cluster_serving_runtime(plan, plan.models[0].runtime), isvc,
+                                          CANARY_CASES.get(case))
         deployment["metadata"]["name"] = case
         (directory / f"{case}.yaml").write_text(yaml.safe_dump_all([deployment, model_network_policy(plan)]))
     result = subprocess.run(
@@ -113,6 +125,10 @@ def test_the_documented_exceptions_are_real(scan):
     # Guards the guard: each exception shows up exactly where it is expected.
     assert "CKV_K8S_25" in scan["gaudi"] and "CKV_K8S_25" in scan["xeon"]  # xeon: vllm-0.33's SYS_NICE
     assert "CKV_K8S_25" not in scan["xeon-old-stack"] and "CKV_K8S_25" not in scan["xeon-open-digest"]
+    assert "CKV_K8S_25" not in scan["xeon-per-model-old"]  # the old stack's own runtime, even beside vllm-0.33
+    for case in ("xeon-tgi", "xeon-ovms", "xeon-custom"):  # SYS_NICE is vllm-0.33's alone
+        assert "CKV_K8S_25" not in scan[case], case
+    assert "CKV_K8S_25" in scan["gaudi-tgi"]  # the Gaudi capabilities, as for vLLM on Gaudi
     assert "CKV_K8S_35" in scan["xeon"] and "CKV_K8S_35" not in scan["xeon-open-digest"]
     assert "CKV_K8S_43" in scan["gaudi"] and "CKV_K8S_43" not in scan["gaudi3-digest"]
 

@@ -112,7 +112,14 @@ def test_outputs_tell_the_user_where_each_model_is(committed, stack):
     isvc_names = {r.inputs["metadata"]["name"] for r in committed[stack].of_type(ISVC)}
     assert {m["name"] for m in outputs["models"]} == isvc_names
     for model in outputs["models"]:
-        assert set(model) == {"id", "name", "servedModelName", "namespace", "externalUrl", "inClusterUrl", "openaiBaseUrl"}
+        assert set(model) == {"id", "name", "servedModelName", "namespace", "externalUrl", "inClusterUrl", "openaiBaseUrl",
+                              "runtime", "servingStack"}
+        # Every committed stack runs one serving stack: the platform's runtime name, the new default stack.
+        assert model["runtime"] == outputs["runtime"] == f"intel-vllm-{stack}"
+        assert model["servingStack"] == ("vllm-0.33" if stack == "xeon" else "vllm-gaudi-0.26")
+    (runtime,) = outputs["runtimes"]
+    assert runtime["name"] == outputs["runtime"] and set(runtime["models"]) == isvc_names
+    for model in outputs["models"]:
         assert model["inClusterUrl"] == f"http://{model['name']}-predictor.intel-inference.svc.cluster.local"
         assert model["openaiBaseUrl"] == model["inClusterUrl"] + "/v1"
         assert model["externalUrl"] == f"http://{model['name']}-intel-inference.example.com"
@@ -205,3 +212,22 @@ def test_storage_class_and_size_reach_the_claim():
 
 def test_warnings_reach_the_pulumi_log(committed):
     assert any("ReadWriteOnce" in w for w in committed["gaudi"].warnings)
+
+
+def test_models_on_two_serving_stacks_get_two_runtimes_and_their_outputs():
+    models = [{"id": "Qwen/Qwen3-4B-Instruct-2507"},
+              {"id": "deepseek-ai/DeepSeek-R1-Distill-Llama-8B", "servingStack": "vllm-0.10"}]
+    evaluation = run_stack("xeon", **{"kserve-intel:models": models})
+    runtimes = {r.inputs["metadata"]["name"]: r for r in evaluation.of_type(CSR)}
+    assert set(runtimes) == {"intel-vllm-xeon", "intel-xeon-vllm-0-10"}
+    by_runtime = {r.inputs["spec"]["predictor"]["model"]["runtime"]: r for r in evaluation.of_type(ISVC)}
+    assert set(by_runtime) == set(runtimes)
+    for name, isvc in by_runtime.items():
+        # Each InferenceService waits for the runtime it names (explicit edge, as for one runtime).
+        assert runtimes[name].urn in isvc.dependencies
+        assert runtimes[name].inputs["metadata"]["labels"]["kserve-intel/serving-stack"] == (
+            "vllm-0.33" if name == "intel-vllm-xeon" else "vllm-0.10")
+    outputs = evaluation.outputs
+    assert [(r["name"], r["servingStack"], len(r["models"])) for r in outputs["runtimes"]] == [
+        ("intel-vllm-xeon", "vllm-0.33", 1), ("intel-xeon-vllm-0-10", "vllm-0.10", 1)]
+    assert {m["servingStack"] for m in outputs["models"]} == {"vllm-0.33", "vllm-0.10"}

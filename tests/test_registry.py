@@ -420,7 +420,7 @@ REG = {"trackingUri": "http://mlflow.mlflow.svc:5000", "artifactsDestination": D
      ['kserve-intel:models[0].canary.source = {"alias": "challenger"}: needs models[0].source: a canary from the '
       'registry serves another version of a registry model']),
     ({"registry": REG},
-     ['kserve-intel:registry = "[secret]": has no effect: no model (nor canary) sets source; remove it']),
+     ['kserve-intel:registry = "[secret]": has no effect: no model, canary or adapter sets source; remove it']),
     ({"models": [model({"registeredModel": "bot", "alias": "latest"})], "registry": REG},
      ['kserve-intel:models[0].source.alias = "latest": must be an MLflow alias such as champion: letters, digits, '
       "'_' and '-' (not 'latest' nor v<number>)"]),
@@ -533,3 +533,228 @@ def test_mounted_args_point_both_entry_points_at_the_weights(args, expected):
     from kserve_intel.registry import mounted_args
 
     assert mounted_args(args) == expected
+
+
+# --- LoRA adapters from the registry (kserve_intel/lora.py) -------------------------------------
+
+LORA_BASE = "Qwen/Qwen3-1.7B"
+
+
+@pytest.fixture(scope="session")
+def adapters(mlflow) -> dict:
+    """Two adapters as teams register them: a PEFT model logged with mlflow.transformers (adapter in peft/),
+    and an adapter directory logged as is; an alias on each."""
+    server = mlflow.server
+    peft = server.register_logged_model("sql-lora", mlflow_server.PEFT_LAYOUT)
+    server.register_logged_model("sql-lora", mlflow_server.PEFT_LAYOUT)
+    server.set_alias("sql-lora", "champion", "1")
+    server.set_alias("sql-lora", "challenger", "2")
+    plain = server.register_from_run("support-lora", mlflow_server.ADAPTER_LAYOUT)
+    server.set_alias("support-lora", "champion", plain["version"])
+    server.register_from_run("not-an-adapter", TRANSFORMERS_LAYOUT)
+    server.register_from_run("adapter-no-weights", mlflow_server.ADAPTER_NO_WEIGHTS_LAYOUT)
+    return {"sql": f"{DEST}/0/models/{peft['source'].removeprefix('models:/')}/artifacts/peft",
+            "support": f"{DEST}/0/{plain['run_id']}/artifacts/model"}
+
+
+def lora_model(adapter_list: list, **extra) -> dict:
+    return {"id": LORA_BASE, "adapters": adapter_list, **extra}
+
+
+REGISTRY_ADAPTERS = [{"name": "sql", "source": {"registeredModel": "sql-lora", "alias": "champion"}, "rank": 8},
+                     {"name": "support", "source": {"registeredModel": "support-lora", "version": 1}}]
+
+
+def test_registry_adapters_are_downloaded_by_the_storage_initializer_with_the_s3_keys(mlflow, adapters):
+    plan = make_plan(mlflow, [lora_model(REGISTRY_ADAPTERS)], kserve={"version": "v0.20.0"})
+    (m,) = plan.models
+    isvc = valid(inference_service(plan, m, with_token=False), "v0.20.0")
+    predictor = isvc["spec"]["predictor"]
+    # The adapter directory itself: peft/ of the logged PEFT model, the run's artifact of the plain one.
+    assert predictor["storageUris"] == [{"uri": adapters["sql"], "mountPath": "/mnt/lora/0-sql"},
+                                        {"uri": adapters["support"], "mountPath": "/mnt/lora/1-support"}]
+    args = list(predictor["model"]["args"])
+    assert args[args.index("--lora-modules") + 1:] == [
+        f'{{"name":"sql","path":"/mnt/lora/0-sql","base_model_name":"{LORA_BASE}"}}',
+        f'{{"name":"support","path":"/mnt/lora/1-support","base_model_name":"{LORA_BASE}"}}']
+    assert "storageUri" not in predictor["model"]  # the base still comes from the hub (vLLM downloads it)
+    # The storage initializer reads s3:// with the keys of the Secret on the predictor's ServiceAccount.
+    assert needs_s3_secret(plan)
+    assert model_service_account(plan)["secrets"] == [{"name": S3_SECRET}]
+    sql, support = (a.summary(m.openai_base_url) for a in m.lora.adapters)
+    assert sql == {"servedModelName": "sql", "baseModel": LORA_BASE, "openaiBaseUrl": m.openai_base_url,
+                   "source": {"registeredModel": "sql-lora", "alias": "champion",
+                              "resolved": {"version": "1", "uri": adapters["sql"], "runId": m.lora.adapters[0].source.run_id}}}
+    assert support["source"]["resolved"]["uri"] == adapters["support"] and "alias" not in support["source"]
+
+
+def test_a_canary_tries_another_adapter_alias_and_a_moved_alias_is_a_diff(mlflow, adapters):
+    canary = [{"name": "sql", "source": {"registeredModel": "sql-lora", "alias": "challenger"}}]
+    plan = make_plan(mlflow, [lora_model(REGISTRY_ADAPTERS[:1], canary={"trafficPercent": 10, "adapters": canary})],
+                     kserve={"version": "v0.20.0", "deploymentMode": "Standard"})
+    isvc = valid(inference_service(plan, plan.models[0], with_token=False), "v0.20.0")
+    stable = isvc["spec"]["predictor"]["storageUris"][0]["uri"]
+    (variant,) = isvc["spec"]["canary"]
+    (tried,) = variant["predictor"]["storageUris"]
+    assert stable == adapters["sql"] and tried["uri"] != stable and tried["uri"].endswith("/artifacts/peft")
+    assert plan.models[0].canary.lora.adapters[0].source.version == "2"
+    # Promotion: the alias moves in the registry; the stable predictor's storageUris follow.
+    mlflow.server.set_alias("sql-lora", "champion", "2")
+    try:
+        moved = make_plan(mlflow, [lora_model(REGISTRY_ADAPTERS[:1])], kserve={"version": "v0.20.0"})
+        assert inference_service(moved, moved.models[0], with_token=False)["spec"]["predictor"]["storageUris"][0][
+            "uri"] == tried["uri"]
+    finally:
+        mlflow.server.set_alias("sql-lora", "champion", "1")
+
+
+def test_resolve_false_takes_the_adapters_recorded_resolution(mlflow, adapters):
+    recorded = {"registeredModel": "sql-lora", "alias": "champion", "resolved": {"version": "1", "uri": adapters["sql"]}}
+    values = registry_config(mlflow, trackingUri=None)
+    values["resolve"] = False
+    plan = make_plan(mlflow, [lora_model([{"name": "sql", "source": recorded}])], values, kserve={"version": "v0.20.0"})
+    (adapter,) = plan.models[0].lora.adapters
+    assert (adapter.source.live, adapter.storage["uri"]) == (False, adapters["sql"])
+
+
+def rendered(issues: list[str]) -> str:
+    return "\n".join(issues)
+
+
+@pytest.mark.parametrize("version, base, fragment", [
+    ("v0.15.2", {}, "KServe v0.15.2 has no predictor.storageUris (from v0.16.0)"),
+    ("v0.13.0", {}, "it reads only the Hugging Face hub or a local path"),
+    ("v0.20.0", {"localCache": {"size": "20Gi"}}, "has model.storageUri for the local model cache"),
+])
+def test_registry_adapters_need_the_storage_initializer(mlflow, adapters, version, base, fragment):
+    m = {**lora_model(REGISTRY_ADAPTERS[:1]), **base}
+    extra = {"localModelCache": {"enabled": True}} if base else {}
+    text = rendered(refusal(mlflow, [m], kserve={"version": version}, **extra))
+    assert "kserve-intel:models[0].adapters[0].source" in text and fragment in text, text
+    assert "allowed: KServe v0.16+ without localCache on the base, or an adapter from the hub (id)" in text
+
+
+@pytest.mark.parametrize("version", ["v0.16.0", "v0.20.0"])
+def test_a_registry_base_joins_its_adapters_storage_uris(mlflow, adapters, version):
+    # KServe refuses model.storageUri beside storageUris: the base goes to /mnt/models in the same list.
+    hub = {"name": "triage", "id": "example/qwen-triage-lora", "revision": "v2"}
+    m = model({"registeredModel": "support-bot", "alias": "champion"}, adapters=[REGISTRY_ADAPTERS[0], hub])
+    plan = make_plan(mlflow, [m], kserve={"version": version})
+    isvc = valid(inference_service(plan, plan.models[0], with_token=False), version)
+    predictor = isvc["spec"]["predictor"]
+    assert "storageUri" not in predictor["model"]
+    assert predictor["storageUris"] == [{"uri": mlflow.v1_uri, "mountPath": "/mnt/models"},
+                                        {"uri": adapters["sql"], "mountPath": "/mnt/lora/0-sql"},
+                                        {"uri": "hf://example/qwen-triage-lora:v2", "mountPath": "/mnt/lora/1-triage"}]
+    args = predictor["model"]["args"]
+    assert args[:3] == ["/mnt/models/model", "--tokenizer", "/mnt/models/components/tokenizer"]
+    assert [json.loads(a)["path"] for a in args[args.index("--lora-modules") + 1:]] == [
+        "/mnt/lora/0-sql", "/mnt/lora/1-triage"]
+    assert isvc["metadata"]["annotations"]["kserve-intel/registry-version"] == "1"
+
+
+def test_a_registry_base_with_hub_adapters_before_0_16_keeps_storage_uri(mlflow):
+    m = model({"registeredModel": "support-bot", "alias": "champion"}, adapters=[{"name": "a", "id": "example/a"}])
+    plan = make_plan(mlflow, [m], kserve={"version": "v0.15.2"})
+    predictor = valid(inference_service(plan, plan.models[0], with_token=False), "v0.15.2")["spec"]["predictor"]
+    assert predictor["model"]["storageUri"] == mlflow.v1_uri and "storageUris" not in predictor
+    args = predictor["model"]["args"]
+    assert json.loads(args[args.index("--lora-modules") + 1])["path"] == "example/a"  # vLLM downloads it
+
+
+def test_a_standard_canary_of_a_registry_base_carries_its_version_and_adapters(mlflow, adapters):
+    canary = {"trafficPercent": 10, "source": {"alias": "challenger"},
+              "adapters": [{"name": "sql", "source": {"registeredModel": "sql-lora", "alias": "challenger"}}]}
+    m = model({"registeredModel": "support-bot", "alias": "champion"}, adapters=REGISTRY_ADAPTERS[:1], canary=canary)
+    plan = make_plan(mlflow, [m], kserve={"version": "v0.20.0", "deploymentMode": "Standard"})
+    isvc = valid(inference_service(plan, plan.models[0], with_token=False), "v0.20.0")
+    stable = isvc["spec"]["predictor"]["storageUris"]
+    (variant,) = isvc["spec"]["canary"]
+    tried = variant["predictor"]["storageUris"]
+    assert [u["mountPath"] for u in stable] == [u["mountPath"] for u in tried] == ["/mnt/models", "/mnt/lora/0-sql"]
+    assert (stable[0]["uri"], tried[0]["uri"]) == (mlflow.v1_uri, mlflow.v2_uri)
+    assert stable[1]["uri"] == adapters["sql"] and tried[1]["uri"] != adapters["sql"]
+    assert "storageUri" not in variant["predictor"]["model"]
+
+
+@pytest.mark.parametrize("registered, fragment", [
+    ("not-an-adapter", "holds no LoRA adapter: no adapter_config.json at its root nor in peft/ (it holds MLmodel, "
+                       "components/, model/)"),
+    ("adapter-no-weights", "has adapter_config.json but no adapter weights beside it"),
+])
+def test_a_registry_version_that_is_no_adapter_is_refused(mlflow, adapters, registered, fragment):
+    text = rendered(refusal(mlflow, [lora_model([{"name": "x", "source": {"registeredModel": registered,
+                                                                          "version": 1}}])],
+                            kserve={"version": "v0.20.0"}))
+    assert "kserve-intel:models[0].adapters[0].source" in text and fragment in text, text
+
+
+def test_an_unknown_adapter_alias_names_the_adapters_key(mlflow, adapters):
+    text = rendered(refusal(mlflow, [lora_model([{"name": "x", "source": {"registeredModel": "sql-lora",
+                                                                          "alias": "nope"}}])],
+                            kserve={"version": "v0.20.0"}))
+    assert "kserve-intel:models[0].adapters[0].source.alias" in text and "champion (version 1)" in text, text
+
+
+@pytest.mark.parametrize("adapter, key, fragment", [
+    ({"name": "a"}, "models[0].adapters[0]", "needs exactly one of id"),
+    ({"name": "a", "id": "x/a", "source": {"registeredModel": "m", "version": 1}}, "models[0].adapters[0]",
+     "needs exactly one of id"),
+    ({"name": "a", "source": {"registeredModel": "m", "version": 1}, "revision": "v1"}, "models[0].adapters[0]",
+     "revision has no effect with source"),
+    ({"name": "a", "source": {"registeredModel": "m", "version": 1}, "gated": True}, "models[0].adapters[0]",
+     "gated has no effect with source"),
+    ({"name": "a", "source": {"registeredModel": "m", "version": 1, "alias": "champion"}},
+     "models[0].adapters[0].source", "needs exactly one of alias"),
+    ({"name": "a", "source": {"alias": "champion"}}, "models[0].adapters[0].source.registeredModel", "is required"),
+])
+def test_adapter_source_config_rules(adapter, key, fragment):
+    values = {"platform": "xeon", "kserve": {"version": "v0.20.0"}, "models": [lora_model([adapter])],
+              "registry": {"trackingUri": "http://mlflow.example:5000"}}
+    with pytest.raises(ConfigError) as caught:
+        load_config(raw_config(**values))
+    text = str(caught.value)
+    assert f"kserve-intel:{key}" in text and fragment in text, text
+
+
+def test_adapter_sources_need_the_registry():
+    values = {"platform": "xeon", "kserve": {"version": "v0.20.0"},
+              "models": [lora_model([{"name": "a", "source": {"registeredModel": "m", "version": 1}}])]}
+    with pytest.raises(ConfigError) as caught:
+        load_config(raw_config(**values))
+    assert "kserve-intel:registry.trackingUri: is required: models[0].adapters[0].source names a registered model" in str(
+        caught.value)
+
+
+def _adapter_layout(**config) -> dict:
+    return {**mlflow_server.ADAPTER_LAYOUT,
+            "adapter_config.json": json.dumps({**mlflow_server.ADAPTER_CONFIG_JSON, **config})}
+
+
+def test_the_registry_adapters_own_config_is_checked_against_the_servers_limits(mlflow, adapters):
+    # adapter_config.json read through the registry: what vLLM would refuse at start is refused now
+    # (vLLM's own verdicts per stack: tests/test_serving_stacks.py PEFT_CASES).
+    server = mlflow.server
+    for name, config in (("rank-32-lora", {"r": 32}), ("dora-lora", {"use_dora": True}),
+                         ("bias-lora", {"bias": "lora_only"})):
+        server.register_from_run(name, _adapter_layout(**config))
+    server.register_logged_model("pattern-lora", {**mlflow_server.PEFT_LAYOUT, "peft/adapter_config.json": json.dumps(
+        {**mlflow_server.ADAPTER_CONFIG_JSON, "rank_pattern": {"q_proj": 64}})})
+
+    def text(name, **extra):
+        adapter = {"name": "x", "source": {"registeredModel": name, "version": 1}}
+        return rendered(refusal(mlflow, [lora_model([adapter], **extra)], kserve={"version": "v0.20.0"}))
+
+    message = text("rank-32-lora")
+    assert ("kserve-intel:models[0].adapters[0].source" in message and "version 1 of 'rank-32-lora' has LoRA rank 32"
+            in message and "above lora.maxLoraRank (16)" in message and "one of 32, 64, 128, 256, 320, 512" in message), message
+    assert "has LoRA rank 64" in text("pattern-lora")  # rank_pattern counts (through peft/ of a logged model)
+    assert "is a DoRA adapter (use_dora), which vLLM does not load" in text("dora-lora")
+    assert "has bias 'lora_only', which vLLM on serving stack vllm-0.33 refuses (bias: none only)" in text("bias-lora")
+    # Raising the limit lets the rank-32 adapter in; a rank in the config that disagrees is warned about.
+    plan = make_plan(mlflow, [lora_model([{"name": "x", "rank": 16, "source": {"registeredModel": "rank-32-lora",
+                                                                                "version": 1}}],
+                                         lora={"maxLoraRank": 32})], kserve={"version": "v0.20.0"})
+    (adapter,) = plan.models[0].lora.adapters
+    assert adapter.source.adapter.rank == 32
+    assert any("rank is 16 in the config but 32 in version 1 of 'rank-32-lora'" in w for w in plan.warnings)

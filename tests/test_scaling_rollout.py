@@ -420,7 +420,9 @@ def test_multinode_program_downloads_weights_before_the_model():
     (isvc,) = evaluation.of_type(ISVC)
     assert job.urn in isvc.dependencies
     runtimes = {r.inputs["metadata"]["name"]: r for r in evaluation.of_type(CSR)}
-    assert set(runtimes) == {"intel-vllm-gaudi", "intel-vllm-gaudi-multinode"}
+    # Only what a model uses: the one multi-node model needs the multi-node runtime alone.
+    assert set(runtimes) == {"intel-vllm-gaudi-multinode"}
+    assert evaluation.outputs["runtime"] == "intel-vllm-gaudi-multinode"
     assert runtimes["intel-vllm-gaudi-multinode"].urn in isvc.dependencies
     assert job.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Complete"
 

@@ -92,11 +92,83 @@ def test_user_flags_a_stack_rejects_are_refused_with_the_stack_named(platform, s
     assert message.count("kserve-intel:models[0]") == 1
 
 
+# --- a serving stack per model ----------------------------------------------------------
+
+MIXED = [{"id": "Qwen/Qwen3-1.7B"}, {"id": "Qwen/Qwen2.5-7B-Instruct", "servingStack": "vllm-0.10"}]
+
+
+def test_a_model_can_pick_its_own_stack_and_gets_a_runtime_that_names_it():
+    plan = plan_for("xeon", MIXED)
+    assert [(r.name, r.stack.name, r.stack_wide) for r in plan.runtimes] == [
+        ("intel-vllm-xeon", "vllm-0.33", True), ("intel-xeon-vllm-0-10", "vllm-0.10", False)]
+    new, old = plan.models
+    assert (new.runtime.name, old.runtime.name) == ("intel-vllm-xeon", "intel-xeon-vllm-0-10")
+    # Each model's command line is its own stack's: positional model for `vllm serve`, --model for the old.
+    assert new.args[0] == "Qwen/Qwen3-1.7B" and old.args[:2] == ("--model", "Qwen/Qwen2.5-7B-Instruct")
+    assert container(plan, new)["image"] == STACKS["vllm-0.33"].image
+    assert container(plan, old)["image"] == STACKS["vllm-0.10"].image
+    assert container(plan, old)["command"] == ["python3", "-m", "vllm.entrypoints.openai.api_server"]
+    assert "SYS_NICE" not in str(container(plan, old)["securityContext"])
+    isvcs = [inference_service(plan, m, with_token=False) for m in plan.models]
+    assert [i["spec"]["predictor"]["model"]["runtime"] for i in isvcs] == ["intel-vllm-xeon", "intel-xeon-vllm-0-10"]
+    runtime = cluster_serving_runtime(plan, old.runtime)
+    assert runtime["metadata"]["name"] == "intel-xeon-vllm-0-10"
+    assert runtime["metadata"]["labels"]["kserve-intel/serving-stack"] == "vllm-0.10"
+
+
+def test_only_runtimes_a_model_uses_are_created():
+    plan = plan_for("xeon", [{"id": "Qwen/Qwen3-1.7B", "servingStack": "vllm-0.10"}])
+    assert [r.name for r in plan.runtimes] == ["intel-xeon-vllm-0-10"]
+    # A stack without models provides the stack-wide runtime (for stacks with runtimes.configureIntel false).
+    assert [r.name for r in plan_for("xeon", []).runtimes] == ["intel-vllm-xeon"]
+    # Naming the stack-wide stack on a model is the stack-wide runtime, not a second one.
+    assert [r.name for r in plan_for("xeon", [{"id": "Qwen/Qwen3-1.7B", "servingStack": "vllm-0.33"}]).runtimes] == [
+        "intel-vllm-xeon"]
+
+
+def test_runtimes_image_replaces_the_stack_wide_image_only():
+    plan = plan_for("xeon", MIXED, runtimes={"image": "registry.local/vllm-cpu:v0.33.0"})
+    assert [r.image for r in plan.runtimes] == ["registry.local/vllm-cpu:v0.33.0", STACKS["vllm-0.10"].image]
+
+
+def test_the_namespace_is_privileged_only_when_a_runtime_in_use_adds_capabilities():
+    from kserve_intel.builders.model import model_namespace
+
+    level = lambda plan: model_namespace(plan)["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+    assert level(plan_for("xeon", [{"id": "Qwen/Qwen3-1.7B", "servingStack": "vllm-0.10"}])) == "restricted"
+    assert level(plan_for("xeon", MIXED)) == "privileged"  # vllm-0.33's SYS_NICE
+    assert level(plan_for("xeon", MIXED, servingStack="vllm-0.10")) == "restricted"
+
+
+def test_a_per_model_stack_the_platform_does_not_offer_is_refused():
+    message = refusal("xeon", models=[MIXED[0], {"id": "Qwen/Qwen3-1.7B", "servingStack": "vllm-gaudi-0.26"}])
+    assert ('kserve-intel:models[1].servingStack = "vllm-gaudi-0.26": is not offered on xeon; '
+            'allowed: vllm-0.33, vllm-0.10') in message
+
+
+def test_user_flags_are_checked_against_the_models_own_stack():
+    old = {"id": "Qwen/Qwen3-1.7B", "servingStack": "vllm-0.10", "extraArgs": ["--swap-space", "4"]}
+    plan_for("xeon", [old])  # vLLM 0.10.2 still knows --swap-space
+    message = refusal("xeon", models=[old, {"id": "Qwen/Qwen2.5-7B-Instruct", "extraArgs": ["--swap-space", "4"]}])
+    assert "kserve-intel:models[1].extraArgs" in message and "serving stack vllm-0.33" in message
+    assert "models[0]" not in message
+
+
+def test_a_per_model_stack_the_nodes_cannot_run_warns_naming_the_model():
+    plan = plan_for("gaudi", [{"id": "Qwen/Qwen2.5-7B-Instruct"},
+                              {"id": "Qwen/Qwen2.5-7B-Instruct", "name": "qwen-new", "servingStack": "vllm-gaudi-0.26"}],
+                    gaudiSoftware="1.22")
+    (warning,) = [w for w in plan.warnings if "needs Gaudi software" in w]
+    assert warning.startswith("models[1].servingStack vllm-gaudi-0.26 needs Gaudi software 1.24.1")
+    assert [r.name for r in plan.runtimes] == ["intel-vllm-gaudi", "intel-gaudi-vllm-gaudi-0-26"]
+
+
 # --- exact command lines ---------------------------------------------------------------
 
 
-def container(plan):
-    (c,) = cluster_serving_runtime(plan)["spec"]["containers"]
+def container(plan, model=None):
+    """The runtime container a model runs (its own serving stack's runtime); the stack-wide one without."""
+    (c,) = cluster_serving_runtime(plan, model.runtime if model else None)["spec"]["containers"]
     return c
 
 
@@ -172,7 +244,17 @@ LORA_CASES = [
     ("lora-mounted", "v0.20.0", {"adapters": [{"name": "sql", "id": "example/sql-lora", "revision": "v1"},
                                               {"name": "org/chat:v2", "id": "example/chat-lora"}],
                                  "lora": {"maxLoras": 2, "maxLoraRank": 32, "maxCpuLoras": 4}}),
+    # A registry base with a registry adapter and a hub adapter (recorded resolutions: no MLflow call):
+    # --model/--tokenizer at /mnt/models, the adapters at their mounts.
+    ("lora-registry", "v0.20.0", {"source": {"registeredModel": "support-bot", "version": 3,
+                                             "resolved": {"version": "3", "uri": "gs://models/support-bot/3"}},
+                                  "adapters": [{"name": "billing", "source": {
+                                      "registeredModel": "billing-lora", "version": 1,
+                                      "resolved": {"version": "1", "uri": "gs://models/billing-lora/1/peft"}}},
+                                      {"name": "sql", "id": "example/sql-lora"}]}),
 ]
+# Config beside a LoRA case's model (the registry, read from recorded resolutions).
+LORA_EXTRA = {"lora-registry": {"registry": {"resolve": False}}}
 
 
 def command_lines(stack_name):
@@ -184,14 +266,21 @@ def command_lines(stack_name):
         configs = [({"id": m.id}, {}) for m in models]
         configs.append(({"id": "example/unknown-model", "gated": False, "extraArgs": OVERRIDES[stack_name],
                          "revision": "main", "servedModelName": "unknown"}, {}))
+        # The stack picked by one model (models[].servingStack) beside a model on the stack-wide default.
+        configs.append(({"id": "example/per-model", "gated": False, "extraArgs": OVERRIDES[stack_name],
+                         "servingStack": stack_name, "_case": "per-model"}, {"_beside": True}))
         for suffix, version, keys in LORA_CASES:
             configs.append(({"id": "Qwen/Qwen2.5-7B-Instruct", "gated": False, **keys,
-                             "_case": suffix}, {"kserve": {"version": version}}))
+                             "_case": suffix}, {"kserve": {"version": version}, **LORA_EXTRA.get(suffix, {})}))
         for i, (model, extra) in enumerate(configs):
-            model = dict(model)
+            model, extra = dict(model), dict(extra)
             suffix = model.pop("_case", None)
-            plan = plan_for(platform, [model], servingStack=stack_name, **extra)
-            c = container(plan)
+            if extra.pop("_beside", False):
+                plan = plan_for(platform, [model, {"id": "Qwen/Qwen2.5-7B-Instruct", "gated": False}], **extra)
+                assert plan.models[0].serving_stack.name == stack_name
+            else:
+                plan = plan_for(platform, [model], servingStack=stack_name, **extra)
+            c = container(plan, plan.models[0])
             isvc = inference_service(plan, plan.models[0], with_token=True)
             argv = without_fork_flags(stack, [*c["args"], *isvc["spec"]["predictor"]["model"]["args"]])
             env = {e["name"] for e in c["env"]} | {e["name"] for e in isvc["spec"]["predictor"]["model"]["env"]}
@@ -243,13 +332,51 @@ def run_parser(stack_name, cases, tmp_path):
     return json.loads(result.read_text())
 
 
-PARSED_STACKS = list(STACKS)  # one venv per parser_version (Makefile VLLM_PARSERS)
+# vLLM stacks: one venv per parser_version (Makefile VLLM_PARSERS); TGI/OVMS: tests/test_backends.py.
+PARSED_STACKS = [name for name, stack in STACKS.items() if stack.backend == "vllm"]
+
+
+# Registry adapters' adapter_config.json (kserve_intel/lora.py `_registry_adapter_issues`): our verdict
+# against vLLM's own PEFTHelper.validate_legal, which the server runs per adapter at start.
+PEFT = {"r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "v_proj"]}
+PEFT_CASES = {
+    "plain": (PEFT, False), "rank-32": ({**PEFT, "r": 32}, False),
+    "rank-pattern-64": ({**PEFT, "rank_pattern": {"q_proj": 64}}, False),
+    "dora": ({**PEFT, "use_dora": True}, False), "save-lm-head": ({**PEFT, "modules_to_save": ["lm_head"]}, False),
+    "save-score": ({**PEFT, "modules_to_save": ["score"]}, False), "bias": ({**PEFT, "bias": "all"}, False),
+    "bias-with-flag": ({**PEFT, "bias": "all"}, True),
+}
+# Where we refuse what this vLLM's PEFTHelper lets through, and why:
+PEFT_STRICTER = {
+    # before 0.3x PEFTHelper has no rank_pattern (dropped by from_dict): the rank-64 module's weights do not
+    # fit the max_lora_rank slots the server allocates.
+    *((s, "rank-pattern-64") for s in ("vllm-0.10", "vllm-gaudi-0.26", "vllm-fork-1.22")),
+    # the fork's HPU model runner asserts no LoRA bias (vllm/worker/hpu_model_runner.py), whatever its base allows.
+    ("vllm-fork-1.22", "bias-with-flag"),
+}
+
+
+def peft_cases():
+    return [{"id": f"peft:{name}", "peft": config, "max_lora_rank": 16, "bias_enabled": bias, "env": []}
+            for name, (config, bias) in PEFT_CASES.items()]
+
+
+def our_peft_verdict(stack_name, name):
+    from kserve_intel import lora
+    from kserve_intel.registry import AdapterFacts, ResolvedSource
+
+    config, bias = PEFT_CASES[name]
+    adapter = lora.AdapterConfig.model_validate({"name": "a", "source": {"registeredModel": "m", "version": 1}})
+    resolved = ResolvedSource("m", None, "1", None, "s3://b/m/1", adapter=AdapterFacts.read(config))
+    issues = lora._registry_adapter_issues("k", adapter, resolved, 16, lora.LORA_SUPPORT[stack_name],
+                                           {"--enable-lora-bias"} if bias else set(), stack_name, [])
+    return [i.message for i in issues]
 
 
 @pytest.mark.parametrize("stack_name", PARSED_STACKS)
 def test_every_emitted_command_line_parses_and_every_refused_flag_is_rejected(stack_name, tmp_path):
     stack = STACKS[stack_name]
-    cases = command_lines(stack_name)
+    cases = command_lines(stack_name) + peft_cases()
     report = run_parser(stack_name, cases, tmp_path)
     assert report["version"].startswith(stack.parser_version)
     results = report["results"]
@@ -276,7 +403,16 @@ def test_every_emitted_command_line_parses_and_every_refused_flag_is_rejected(st
             items = argv[argv.index("--lora-modules") + 1:]
             assert lora[case["id"]] == [[json.loads(i)["name"], json.loads(i)["path"], json.loads(i)["base_model_name"]]
                                         for i in items], case["id"]
-    assert {k.rsplit(":", 1)[-1] for k in lora} == {"lora-hub", "lora-mounted"}
+    assert {k.rsplit(":", 1)[-1] for k in lora} == {"lora-hub", "lora-mounted", "lora-registry"}
+    # A registry adapter's adapter_config.json: refused at plan time exactly where this vLLM refuses it at start
+    # (or where we are stricter, PEFT_STRICTER); both sides for the record.
+    verdicts = {name: (report["peft"][f"peft:{name}"], our_peft_verdict(stack_name, name)) for name in PEFT_CASES}
+    for name, (theirs, ours) in verdicts.items():
+        if (stack_name, name) in PEFT_STRICTER:
+            assert theirs is None and ours, (name, verdicts[name])
+        else:
+            assert (theirs is None) == (not ours), (name, verdicts[name])
+    assert verdicts["rank-32"][0] and verdicts["dora"][0]  # the check ran in vLLM
 
 
 # Read by the vllm-gaudi plugin (vllm_gaudi/extension/features.py, bucketing) rather than vllm/envs.py.
@@ -292,4 +428,4 @@ PLUGIN_ENV = {"vllm-gaudi-0.26": {
 
 def test_every_stack_is_offered_and_parsed():
     assert {s.name for p in ("xeon", "gaudi", "gaudi3") for s in offered(p)} == set(STACKS)
-    assert set(PARSED_STACKS) <= set(STACKS)
+    assert set(PARSED_STACKS) == {n for n, s in STACKS.items() if s.known_args is None}

@@ -21,8 +21,10 @@ MODELS = ("Qwen/Qwen2.5-7B-Instruct", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"
 class FakeOpenAI:
     """vLLM's OpenAI routes, with switches to misbehave."""
 
-    def __init__(self, models=MODELS, token=None, fail_first=0, broken_model=None, slow_model=None):
+    def __init__(self, models=MODELS, token=None, fail_first=0, broken_model=None, slow_model=None, base_paths=None):
         self.models = set(models)
+        # model -> the OpenAI base path its server answers under (vLLM, TGI, OVMS: /v1; a custom runtime: e.g. /v3)
+        self.base_paths = dict(base_paths or {})
         self.token = token
         self.fail_first = fail_first  # answer 503 to this many requests first
         self.broken_model = broken_model
@@ -65,10 +67,11 @@ class FakeOpenAI:
                 if model == fake.slow_model:
                     fake.release.wait(10)
                 usage = {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20}
-                if self.path == "/v1/chat/completions":
+                base = fake.base_paths.get(model, "/v1")
+                if self.path == f"{base}/chat/completions":
                     choice = {"index": 0, "message": {"role": "assistant", "content": "KServe serves models."}, "finish_reason": "length"}
                     return self._send(200, {"object": "chat.completion", "model": model, "choices": [choice], "usage": usage})
-                if self.path == "/v1/completions":
+                if self.path == f"{base}/completions":
                     choice = {"index": 0, "text": " KServe serves models.", "finish_reason": "length"}
                     return self._send(200, {"object": "text_completion", "model": model, "choices": [choice], "usage": usage})
                 return self._send(404, {"detail": "Not Found"})
@@ -131,6 +134,25 @@ def test_every_model_answers_a_chat_and_a_completion(tmp_path):
     ]
     assert all(r[3].endswith("s") and float(r[5]) > 0 for r in rows)
     assert lines[-1] == "smoke: 4 requests ok, 0 failed"
+
+
+def test_each_model_is_asked_at_its_own_openai_base_path(tmp_path):
+    # Model 1 runs on a server whose OpenAI API is under /v3 (its openaiBaseUrl says so).
+    fake = FakeOpenAI(base_paths={MODELS[1]: "/v3"})
+    with serve(fake) as url:
+        outputs = outputs_for(url)
+        outputs["models"][1]["openaiBaseUrl"] = url[: -len("/v1")] + "/v3"
+        path = tmp_path / "outputs.json"
+        path.write_text(json.dumps(outputs))
+        code, text = run_main("--outputs-file", str(path))
+        assert code == 0, text
+        assert [p for p, _, _ in fake.requests] == [
+            "/v1/chat/completions", "/v1/completions", "/v3/chat/completions", "/v3/completions"]
+        # Asked at /v1, that server answers 404: the check would catch a smoke test that ignored the base path.
+        outputs["models"][1]["openaiBaseUrl"] = url
+        path.write_text(json.dumps(outputs))
+        code, text = run_main("--outputs-file", str(path), "--retries", "0")
+    assert code == 1 and "HTTP 404" in text
 
 
 def test_a_failing_model_makes_the_exit_code_non_zero(tmp_path):
@@ -258,7 +280,10 @@ def test_every_lora_adapter_is_asked_by_its_served_name(tmp_path):
         outputs = outputs_for(url, models=(base,))
         outputs["models"][0]["adapters"] = [
             {"servedModelName": "sql-lora", "id": "org/sql-lora", "baseModel": base, "openaiBaseUrl": url},
-            {"servedModelName": "chat-lora", "id": "org/chat-lora", "baseModel": base, "openaiBaseUrl": url},
+            # A registry adapter's entry: `source` instead of `id` (kserve_intel/lora.py AdapterPlan.summary).
+            {"servedModelName": "chat-lora", "baseModel": base, "openaiBaseUrl": url,
+             "source": {"registeredModel": "chat-lora", "alias": "champion",
+                        "resolved": {"version": "2", "uri": "s3://mlflow/0/models/m-1/artifacts/peft"}}},
         ]
         path = tmp_path / "outputs.json"
         path.write_text(json.dumps(outputs))

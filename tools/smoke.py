@@ -10,7 +10,10 @@ second of each request, and exits 1 if any request failed (2 on bad usage).
 With `--url` every model is asked through that one OpenAI base URL (a
 port-forward, an ingress or an authenticating gateway that routes on the
 `model` field); without it, each model's `openaiBaseUrl` from the stack
-outputs is used, which resolves inside the cluster only.
+outputs is used, which resolves inside the cluster only and ends in that
+model's server's own OpenAI base path (vLLM, TGI, OVMS: /v1; a custom
+runtime may declare another, e.g. /v3). The public routes serve every model
+at `/<model>/v1` whatever its server's path (README, Traffic).
 The token (`--token`, or the SMOKE_TOKEN / OPENAI_API_KEY environment
 variables) is sent as `Authorization: Bearer <token>` and never printed.
 """

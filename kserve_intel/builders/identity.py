@@ -11,12 +11,13 @@ from typing import Any
 
 from .. import naming
 from ..plan import StackPlan
-from .registry import attach_s3_secret
+from .registry import attach_hf_token, attach_s3_secret
 
 
 def model_service_account(plan: StackPlan) -> dict[str, Any]:
-    # Registry models: KServe's storage initializer finds the S3 keys through this account.
-    return attach_s3_secret(plan, {
+    # Registry models and adapters: KServe's storage initializer finds the S3 keys through this account;
+    # gated LoRA adapters on storageUris: the Hugging Face token too.
+    return attach_hf_token(plan, attach_s3_secret(plan, {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
         "metadata": {
@@ -25,4 +26,4 @@ def model_service_account(plan: StackPlan) -> dict[str, Any]:
             "labels": naming.labels(naming.MODEL_SERVICE_ACCOUNT, "identity"),
         },
         "automountServiceAccountToken": False,
-    })
+    }))

@@ -45,7 +45,7 @@ def feature_flags(plan: StackPlan) -> list[str]:
     skip = set()
     if not profile.runtime_class_name:
         skip.add("kubernetes.podspec-runtimeclassname")
-    if not profile.capabilities:
+    if not plan.capabilities:
         skip.add("kubernetes.containerspec-addcapabilities")
     if not profile.tolerations:
         skip.add("kubernetes.podspec-tolerations")

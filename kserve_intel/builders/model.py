@@ -13,7 +13,7 @@ from .canary import apply_canary
 from .local_cache import apply_local_cache
 from .multinode import apply_multinode
 from .registry import apply_registry
-from .runtime import env_list
+from .runtime import env_list, model_runtime
 from .scaling import predictor_scaling
 from .security import pod_security_context
 
@@ -29,9 +29,9 @@ def model_namespace(plan: StackPlan) -> dict[str, Any]:
             "name": name,
             "labels": {
                 **naming.labels(name, "inference"),
-                # The vLLM pods meet the restricted profile except on Gaudi,
-                # whose capabilities need "privileged" admission.
-                "pod-security.kubernetes.io/enforce": "privileged" if plan.profile.capabilities else "restricted",
+                # The vLLM pods meet the restricted profile except where a runtime in use
+                # adds capabilities (Gaudi; vllm-0.33's SYS_NICE): those need "privileged" admission.
+                "pod-security.kubernetes.io/enforce": "privileged" if plan.capabilities else "restricted",
                 "pod-security.kubernetes.io/warn": "restricted",
                 "pod-security.kubernetes.io/audit": "restricted",
             },
@@ -132,7 +132,8 @@ def not_ready_message(model: ModelPlan, operation: str, errors: list[str]) -> st
 
 
 def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[str, Any]:
-    profile = plan.profile
+    runtime = model_runtime(plan, model)
+    profile = runtime.profile
     env = env_list(model.env)
     if plan.config.hf_endpoint != DEFAULT_HF_ENDPOINT:
         # A mirror: the hub client in vLLM downloads from it instead of huggingface.co.
@@ -158,8 +159,8 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         "automountServiceAccountToken": False,
         "securityContext": pod_security_context(),
         "model": {
-            "modelFormat": {"name": profile.model_format},
-            "runtime": plan.runtime_name,
+            "modelFormat": {"name": runtime.model_format},
+            "runtime": runtime.name,
             "args": list(model.args),
             "env": env,
             "resources": {kind: dict(values) for kind, values in model.resources.items()},

@@ -6,6 +6,13 @@ CRD in the cluster. A PodMonitor, not a ServiceMonitor: KServe's predictor
 Service copies its labels from the InferenceService in ways that changed
 between releases, and with several replicas each pod must be scraped anyway;
 the pods carry our own labels (spec.predictor.labels) in every version.
+
+Per backend (docs/monitoring.md): the PodMonitor scrapes each model's serving
+stack `metrics_path` on the serving port (vLLM, TGI: the API port; OVMS: the
+REST port, with --metrics_enable), one endpoint per distinct path, each keeping
+only its models' pods when there is more than one. Alerts and the dashboard use
+each backend's own metric names and leave out what a backend cannot feed.
+A stack with only vLLM models renders as it did before other backends existed.
 """
 
 from __future__ import annotations
@@ -15,8 +22,8 @@ from typing import Any
 
 from .. import naming, promql
 from ..config import MonitoringConfig
-from ..dashboard import vllm_dashboard
-from ..plan import StackPlan
+from ..dashboard import models_dashboard, vllm_dashboard
+from ..plan import ModelPlan, StackPlan
 
 PROMETHEUS_API = "monitoring.coreos.com/v1"
 GRAFANA_API = "grafana.integreatly.org/v1beta1"
@@ -47,15 +54,78 @@ def vllm_pod_selector() -> dict[str, str]:
     return {key: sample[key] for key in keys}
 
 
-def pod_monitor(plan: StackPlan) -> dict[str, Any]:
+def backends(plan: StackPlan) -> set[str]:
+    """The serving backends the stack's models run (vllm, tgi, ovms, custom)."""
+    return {m.backend for m in plan.models} or {"vllm"}
+
+
+def vllm_only(plan: StackPlan) -> bool:
+    return backends(plan) == {"vllm"}
+
+
+def model_pod_selector(plan: StackPlan) -> dict[str, str]:
+    """Labels every predictor pod of the stack carries, whatever its backend.
+
+    Only vLLM: as before (app.kubernetes.io/name: vllm included). Otherwise the
+    component and part-of labels alone, which every backend's pods share.
+    """
+    selector = vllm_pod_selector()
+    if not vllm_only(plan):
+        del selector["app.kubernetes.io/name"]
+    return selector
+
+
+def metrics_endpoints(plan: StackPlan) -> list[tuple[str, tuple[ModelPlan, ...]]]:
+    """(metrics path, its models) per distinct path in use, in model order; a stack without one scrapes nothing."""
+    paths: dict[str, list[ModelPlan]] = {}
+    for model in plan.models:
+        path = model.serving_stack.metrics_path if model.serving_stack else METRICS_PATH
+        if path:
+            paths.setdefault(path, []).append(model)
+    return [(path, tuple(models)) for path, models in paths.items()]
+
+
+def pod_monitor_name(plan: StackPlan) -> str:
+    return naming.monitoring_name(plan.config.namespace, "vllm" if vllm_only(plan) else "models")
+
+
+def pod_monitor(plan: StackPlan) -> dict[str, Any] | None:
+    """None when no model's server has a metrics endpoint (custom runtimes without one)."""
     monitoring = _monitoring(plan)
     namespace = plan.config.namespace
-    relabelings: list[dict[str, Any]] = [{
-        # The InferenceService name next to vLLM's served model name.
+    endpoints = metrics_endpoints(plan) if plan.models else [(METRICS_PATH, ())]
+    if not endpoints:
+        return None
+    return {
+        "apiVersion": PROMETHEUS_API,
+        "kind": "PodMonitor",
+        "metadata": _metadata(plan, pod_monitor_name(plan), namespace, dict(monitoring.prometheus_selector)),
+        "spec": {
+            "selector": {"matchLabels": model_pod_selector(plan)},
+            "namespaceSelector": {"matchNames": [namespace]},
+            "podMetricsEndpoints": [
+                _endpoint(plan, path, models if len(endpoints) > 1 else ()) for path, models in endpoints
+            ],
+        },
+    }
+
+
+def _endpoint(plan: StackPlan, path: str, only: tuple[ModelPlan, ...]) -> dict[str, Any]:
+    """One scrape endpoint; `only`: keep just these models' pods (several paths in use)."""
+    monitoring = _monitoring(plan)
+    relabelings: list[dict[str, Any]] = []
+    if only:
+        relabelings.append({
+            "action": "keep",
+            "sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_instance"],
+            "regex": "|".join(m.name for m in only),
+        })
+    relabelings.append({
+        # The InferenceService name next to vLLM's served model name (TGI and OVMS name no model: this does).
         "action": "replace",
         "sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_instance"],
         "targetLabel": "inferenceservice",
-    }]
+    })
     if plan.stack:
         relabelings.append({
             "action": "replace",
@@ -63,21 +133,12 @@ def pod_monitor(plan: StackPlan) -> dict[str, Any]:
             "targetLabel": "stack",
         })
     return {
-        "apiVersion": PROMETHEUS_API,
-        "kind": "PodMonitor",
-        "metadata": _metadata(plan, naming.monitoring_name(namespace, "vllm"), namespace, dict(monitoring.prometheus_selector)),
-        "spec": {
-            "selector": {"matchLabels": vllm_pod_selector()},
-            "namespaceSelector": {"matchNames": [namespace]},
-            "podMetricsEndpoints": [{
-                "port": METRICS_PORT_NAME,
-                "path": METRICS_PATH,
-                "scheme": "http",
-                "interval": monitoring.interval,
-                "scrapeTimeout": monitoring.scrape_timeout,
-                "relabelings": relabelings,
-            }],
-        },
+        "port": METRICS_PORT_NAME,
+        "path": path,
+        "scheme": "http",
+        "interval": monitoring.interval,
+        "scrapeTimeout": monitoring.scrape_timeout,
+        "relabelings": relabelings,
     }
 
 
@@ -94,7 +155,9 @@ def _alert(name: str, expr: str, for_: str | None, severity: str, summary: str, 
 
 
 def _has_adapters(plan: StackPlan) -> bool:
-    return any(m.lora is not None or (m.canary is not None and m.canary.lora is not None) for m in plan.models)
+    """A vLLM model with LoRA adapters: vllm:lora_requests_info has data."""
+    return any(m.backend == "vllm" and (m.lora is not None or (m.canary is not None and m.canary.lora is not None))
+               for m in plan.models)
 
 
 def _lora_alerts(plan: StackPlan) -> list[dict[str, Any]]:
@@ -113,30 +176,58 @@ def _lora_alerts(plan: StackPlan) -> list[dict[str, Any]]:
 
 
 def alert_rules(plan: StackPlan) -> list[dict[str, Any]]:
-    """The alerts users act on, scoped to the stack's model namespace."""
+    """The alerts users act on, scoped to the stack's model namespace.
+
+    Readiness and restarts (kube-state-metrics) cover every backend; the others
+    exist per backend in use, on its own metrics, and a backend without the
+    metric gets none (docs/monitoring.md). Rules of a backend other than vLLM
+    carry a `backend` label; the alert names are the same for every backend.
+    """
     alerts = _monitoring(plan).alerts
     ns = plan.config.namespace
-    vllm = promql.selector(namespace=ns)
-    by = ("namespace", promql.MODEL)
+    used = backends(plan)
+    server = "vLLM" if used == {"vllm"} else "model server"
     deployments = promql.selector(namespace=ns, deployment__re=promql.PREDICTOR_DEPLOYMENT)
     containers = promql.selector(namespace=ns, container=promql.VLLM_CONTAINER, pod__re=promql.PREDICTOR_POD)
+    not_ready = _alert(
+        "KServeIntelModelNotReady",
+        # Pods wanted but none available: a model scaled to zero (Knative, KEDA) or a Serverless
+        # revision that lost its traffic (Knative scales it to 0) is not "not ready".
+        f'label_replace((max by (namespace, deployment) ({promql.DEPLOYMENT_DESIRED}{deployments}) >= 1) '
+        f'unless (max by (namespace, deployment) ({promql.DEPLOYMENT_AVAILABLE}{deployments}) >= 1), '
+        f'"inferenceservice", "$1", "deployment", "{promql.PREDICTOR_DEPLOYMENT_OWNER}")',
+        alerts.not_ready_for, "critical",
+        "Model {{ $labels.inferenceservice }} has no ready replica",
+        "InferenceService {{ $labels.namespace }}/{{ $labels.inferenceservice }} has had no available "
+        f"predictor replica for {alerts.not_ready_for}: it answers no request. Check `kubectl -n "
+        "{{ $labels.namespace }} get pods -l app.kubernetes.io/instance={{ $labels.inferenceservice }}` "
+        f"and the {server} logs (image pull, weight download, out of memory, no matching node).",
+    )
+    restarting = _alert(
+        "KServeIntelPodRestarting",
+        f"sum by (namespace, pod) (increase({promql.CONTAINER_RESTARTS}{containers}[1h])) >= "
+        f"{alerts.restarts_per_hour}",
+        None, "warning",
+        f"{server[0].upper()}{server[1:]} pod {{{{ $labels.pod }}}} restarted {{{{ $value | humanize }}}} times in an hour",
+        f"The {server} container restarted at least {alerts.restarts_per_hour} times in the last hour "
+        "(crash, OOM kill or failing liveness probe). See `kubectl -n {{ $labels.namespace }} logs "
+        "{{ $labels.pod }} --previous`.",
+    )
+    rules = [not_ready]
+    if "vllm" in used:
+        rules += _vllm_alerts(plan)
+    if "tgi" in used:
+        rules += _tgi_alerts(plan)
+    return rules + [restarting] + _lora_alerts(plan)
+
+
+def _vllm_alerts(plan: StackPlan) -> list[dict[str, Any]]:
+    alerts = _monitoring(plan).alerts
+    vllm = promql.selector(namespace=plan.config.namespace)
+    by = ("namespace", promql.MODEL)
     ttft = promql.quantile(0.95, promql.TIME_TO_FIRST_TOKEN, vllm, by, "5m")
     kv = promql.either(promql.KV_CACHE_USAGE, vllm, "max by (namespace, model_name, pod) ({})")
     return [
-        _alert(
-            "KServeIntelModelNotReady",
-            # Pods wanted but none available: a model scaled to zero (Knative, KEDA) or a Serverless
-            # revision that lost its traffic (Knative scales it to 0) is not "not ready".
-            f'label_replace((max by (namespace, deployment) ({promql.DEPLOYMENT_DESIRED}{deployments}) >= 1) '
-            f'unless (max by (namespace, deployment) ({promql.DEPLOYMENT_AVAILABLE}{deployments}) >= 1), '
-            f'"inferenceservice", "$1", "deployment", "{promql.PREDICTOR_DEPLOYMENT_OWNER}")',
-            alerts.not_ready_for, "critical",
-            "Model {{ $labels.inferenceservice }} has no ready replica",
-            "InferenceService {{ $labels.namespace }}/{{ $labels.inferenceservice }} has had no available "
-            f"predictor replica for {alerts.not_ready_for}: it answers no request. Check `kubectl -n "
-            "{{ $labels.namespace }} get pods -l app.kubernetes.io/instance={{ $labels.inferenceservice }}` "
-            "and the vLLM logs (image pull, weight download, out of memory, no matching node).",
-        ),
         _alert(
             "KServeIntelRequestsQueueing",
             f"sum by (namespace, model_name) ({promql.WAITING}{vllm}) > {alerts.waiting_requests}",
@@ -162,17 +253,23 @@ def alert_rules(plan: StackPlan) -> list[dict[str, Any]]:
             f"KV-cache usage has been above {alerts.kv_cache_usage:.0%} for {alerts.for_}: new requests "
             "wait and running ones get preempted. Add replicas or lower maxModelLen / --max-num-seqs.",
         ),
-        _alert(
-            "KServeIntelPodRestarting",
-            f"sum by (namespace, pod) (increase({promql.CONTAINER_RESTARTS}{containers}[1h])) >= "
-            f"{alerts.restarts_per_hour}",
-            None, "warning",
-            "vLLM pod {{ $labels.pod }} restarted {{ $value | humanize }} times in an hour",
-            f"The vLLM container restarted at least {alerts.restarts_per_hour} times in the last hour "
-            "(crash, OOM kill or failing liveness probe). See `kubectl -n {{ $labels.namespace }} logs "
-            "{{ $labels.pod }} --previous`.",
-        ),
-    ] + _lora_alerts(plan)
+    ]
+
+
+def _tgi_alerts(plan: StackPlan) -> list[dict[str, Any]]:
+    """TGI: the queue alone (no time-to-first-token or KV-cache metric); series name no model."""
+    alerts = _monitoring(plan).alerts
+    tgi = promql.selector(namespace=plan.config.namespace)
+    rule = _alert(
+        "KServeIntelRequestsQueueing",
+        f"sum by (namespace, inferenceservice) ({promql.TGI_QUEUE_SIZE}{tgi}) > {alerts.waiting_requests}",
+        alerts.for_, "warning",
+        "{{ $labels.inferenceservice }}: {{ $value }} requests waiting",
+        f"More than {alerts.waiting_requests} requests have been waiting in TGI's queue (tgi_queue_size) for "
+        f"{alerts.for_}: the model is saturated. Add replicas (autoscaling.maxReplicas) or spread the load.",
+    )
+    rule["labels"]["backend"] = "tgi"
+    return [rule]
 
 
 def prometheus_rule(plan: StackPlan) -> dict[str, Any]:
@@ -192,7 +289,11 @@ def dashboard_uid(namespace: str) -> str:
 
 def dashboard_json(plan: StackPlan) -> str:
     namespace = plan.config.namespace
-    board = vllm_dashboard(namespace, dashboard_uid(namespace), f"vLLM models ({namespace})", lora=_has_adapters(plan))
+    uid = dashboard_uid(namespace)
+    if vllm_only(plan):
+        board = vllm_dashboard(namespace, uid, f"vLLM models ({namespace})", lora=_has_adapters(plan))
+    else:
+        board = models_dashboard(namespace, uid, f"Models ({namespace})", backends(plan), lora=_has_adapters(plan))
     return json.dumps(board, indent=1, sort_keys=True)
 
 

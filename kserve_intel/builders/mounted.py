@@ -14,6 +14,8 @@ def serve_from_mount(container: dict[str, Any], storage_uri: str) -> None:
     args = list(container["args"])
     if "--model" in args:
         args[args.index("--model") + 1] = MOUNTED_MODEL_DIR
+    elif "--model-id" in args:  # TGI's launcher takes a local directory as its model id
+        args[args.index("--model-id") + 1] = MOUNTED_MODEL_DIR
     else:  # `vllm serve <model>`: the model is the first positional argument
         args[0] = MOUNTED_MODEL_DIR
     for flag in ("--revision", "--tokenizer-revision"):

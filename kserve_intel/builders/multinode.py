@@ -17,9 +17,9 @@ import shlex
 from typing import Any
 
 from .. import naming
-from ..platforms import CACHE_MOUNT_PATH, SERVING_PORT
-from ..plan import ModelPlan, StackPlan
-from .runtime import CONTAINER_NAME, env_list
+from ..platforms import CACHE_MOUNT_PATH, SERVING_PORT, PlatformProfile
+from ..plan import ModelPlan, RuntimePlan, StackPlan
+from .runtime import CONTAINER_NAME, env_list, model_runtime
 from .mounted import serve_from_mount
 from .security import container_security_context, pod_security_context
 
@@ -51,17 +51,17 @@ _DOWNLOAD = (
 )
 
 
-def runtime_name(plan: StackPlan) -> str:
-    return f"{plan.runtime_name}-multinode"
+def runtime_name(plan: StackPlan, model: ModelPlan | None = None) -> str:
+    return model_runtime(plan, model).multinode_name
 
 
 def model_format(plan: StackPlan) -> str:
     return f"{plan.profile.model_format}-multinode"
 
 
-def _env(plan: StackPlan) -> list[dict[str, Any]]:
+def _env(profile: PlatformProfile) -> list[dict[str, Any]]:
     env = env_list({
-        **plan.profile.env,
+        **profile.env,
         "RAY_PORT": str(RAY_PORT),
         # Ray and Gaudi's collectives talk over the pod network interface.
         "GLOO_SOCKET_IFNAME": "eth0",
@@ -76,9 +76,10 @@ def _probe(period: int, failures: int) -> dict[str, Any]:
             "timeoutSeconds": 5, "failureThreshold": failures}
 
 
-def cluster_serving_runtime(plan: StackPlan) -> dict[str, Any]:
-    """The Ray head/worker runtime for the stack's accelerator platform."""
-    profile = plan.profile
+def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None) -> dict[str, Any]:
+    """The Ray head/worker runtime of one serving stack on the stack's accelerator platform."""
+    runtime = runtime or plan.primary_runtime
+    profile = runtime.profile
     args = [*profile.args, "--host", "0.0.0.0", "--port", str(SERVING_PORT), "--distributed-executor-backend", "ray"]
     head_script = _HEAD_SCRIPT.format(port=RAY_PORT, command=shlex.join(profile.command), args=shlex.join(args))
     volumes_mounts = [{"name": "dshm", "mountPath": "/dev/shm"}, {"name": "tmp", "mountPath": "/tmp"}]
@@ -93,12 +94,12 @@ def cluster_serving_runtime(plan: StackPlan) -> dict[str, Any]:
         "protocolVersions": ["v1"],
         "containers": [{
             "name": CONTAINER_NAME,
-            "image": plan.image,
+            "image": runtime.image,
             "imagePullPolicy": "Always",
             "command": ["bash", "-c"],
             # "vllm" becomes $0; the InferenceService's args follow as "$@".
             "args": [head_script, "vllm"],
-            "env": _env(plan),
+            "env": _env(profile),
             "ports": [{"name": "http1", "containerPort": SERVING_PORT, "protocol": "TCP"}],
             "startupProbe": _probe(30, startup_failures),
             "readinessProbe": _probe(10, 3),
@@ -111,11 +112,11 @@ def cluster_serving_runtime(plan: StackPlan) -> dict[str, Any]:
         "workerSpec": {
             "containers": [{
                 "name": WORKER_CONTAINER,
-                "image": plan.image,
+                "image": runtime.image,
                 "imagePullPolicy": "Always",
                 "command": ["bash", "-c"],
                 "args": [_WORKER_SCRIPT.format(port=RAY_PORT)],
-                "env": _env(plan),
+                "env": _env(profile),
                 "securityContext": security,
                 "volumeMounts": volumes_mounts,
             }],
@@ -129,7 +130,9 @@ def cluster_serving_runtime(plan: StackPlan) -> dict[str, Any]:
     return {
         "apiVersion": "serving.kserve.io/v1alpha1",
         "kind": "ClusterServingRuntime",
-        "metadata": {"name": runtime_name(plan), "labels": naming.labels(runtime_name(plan), "serving-runtime")},
+        "metadata": {"name": runtime.multinode_name,
+                     "labels": {**naming.labels(runtime.multinode_name, "serving-runtime"),
+                                naming.SERVING_STACK_LABEL: runtime.stack.name}},
         "spec": spec,
     }
 
@@ -177,7 +180,7 @@ def prefetch_job(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[st
                     "securityContext": pod_security_context(),
                     "containers": [{
                         "name": "download",
-                        "image": plan.image,
+                        "image": model_runtime(plan, model).image,
                         "command": ["python3", "-c", _DOWNLOAD],
                         "env": env,
                         "resources": {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}},
@@ -202,7 +205,7 @@ def apply_multinode(plan: StackPlan, model: ModelPlan, isvc: dict[str, Any]) -> 
     predictor = isvc["spec"]["predictor"]
     container = predictor["model"]
     container["modelFormat"] = {"name": model_format(plan)}
-    container["runtime"] = runtime_name(plan)
+    container["runtime"] = runtime_name(plan, model)
     # The weights on the claim are already at the pinned revision.
     serve_from_mount(container, storage_uri(model))
     worker: dict[str, Any] = {

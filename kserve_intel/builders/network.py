@@ -96,7 +96,9 @@ def model_network_policy(plan: StackPlan) -> dict[str, Any]:
         {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
         *_hub_egress(plan),
     ]
-    ingress = [{"from": _ingress_peers(plan), "ports": _tcp(SERVING_PORT)}, *_serverless_ingress(plan)]
+    # The serving port of every runtime in use (8080; a custom runtime may declare another).
+    ports = sorted({r.stack.port for r in plan.runtimes} or {SERVING_PORT})
+    ingress = [{"from": _ingress_peers(plan), "ports": _tcp(*ports)}, *_serverless_ingress(plan)]
     if any(model.multinode for model in plan.models):
         # A multi-node model's Ray head and workers talk on many ports, only to each other.
         ingress.append({"from": [{"podSelector": PREDICTOR_PODS}]})

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import naming
 from ..plan import ModelPlan, StackPlan
-from ..registry import ANNOTATION_PREFIX
+from ..registry import ANNOTATION_PREFIX, MOUNTED_DIR
 
 S3_SECRET = "kserve-intel-registry-s3"
 ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
@@ -28,6 +28,10 @@ def _sources(plan: StackPlan):
             yield model.source
         if model.canary is not None and model.canary.source is not None:
             yield model.canary.source
+        # LoRA adapters from the registry: the storage initializer reads them with the same keys.
+        for lora in (model.lora, model.canary.lora if model.canary is not None else None):
+            if lora is not None:
+                yield from (a.source for a in lora.adapters if a.source is not None)
 
 
 def needs_s3_secret(plan: StackPlan) -> bool:
@@ -69,7 +73,30 @@ def s3_secret_data(plan: StackPlan) -> dict[str, str]:
 def attach_s3_secret(plan: StackPlan, service_account: dict[str, Any]) -> dict[str, Any]:
     """List the S3 Secret on the predictor's ServiceAccount, where KServe's credential builder looks."""
     if needs_s3_secret(plan):
-        service_account["secrets"] = [{"name": S3_SECRET}]
+        service_account.setdefault("secrets", []).append({"name": S3_SECRET})
+    return service_account
+
+
+def needs_hf_token_on_storage_initializer(plan: StackPlan) -> bool:
+    """Whether KServe's storage initializer downloads a gated LoRA adapter (hf://) and so needs HF_TOKEN."""
+    if plan.config.hf_token is None:
+        return False
+    for model in plan.models:
+        for lora in (model.lora, model.canary.lora if model.canary is not None else None):
+            if lora is not None and lora.gated_via_storage_uris:
+                return True
+    return False
+
+
+def attach_hf_token(plan: StackPlan, service_account: dict[str, Any]) -> dict[str, Any]:
+    """List the hf-token Secret on the predictor's ServiceAccount for gated adapters on storageUris.
+
+    KServe v0.16.0-v0.20.0 `mountSecretCredential` (pkg/credentials/service_account_credentials.go) gives
+    the storage-initializer container an `HF_TOKEN` env from a listed Secret that holds the key HF_TOKEN
+    (pkg/credentials/hf/hf_secret.go); its hf:// download (`snapshot_download`) reads HF_TOKEN.
+    """
+    if needs_hf_token_on_storage_initializer(plan):
+        service_account.setdefault("secrets", []).append({"name": naming.HF_TOKEN_SECRET})
     return service_account
 
 
@@ -91,4 +118,12 @@ def apply_registry(plan: StackPlan, model: ModelPlan, isvc: dict[str, Any]) -> d
         for item in spec.get("canary", []):
             item["predictor"]["model"]["storageUri"] = canary.source.storage_uri
     spec["predictor"]["model"]["storageUri"] = predictor_uri
+    # LoRA adapters on storageUris (KServe v0.16+): KServe refuses model.storageUri beside them
+    # (pkg/apis/serving/v1beta1/inference_service_validation.go validateMultipleStorageURIs), so the base
+    # joins the list at /mnt/models, where vLLM's args point (mounted_args); one storage initializer
+    # downloads all (mount paths /mnt/models and /mnt/lora/* share the parent /mnt).
+    for predictor in [spec["predictor"], *(item["predictor"] for item in spec.get("canary", []))]:
+        if "storageUris" in predictor:
+            base = {"uri": predictor["model"].pop("storageUri"), "mountPath": MOUNTED_DIR}
+            predictor["storageUris"] = [base, *predictor["storageUris"]]
     return isvc

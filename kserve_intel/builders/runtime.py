@@ -1,4 +1,4 @@
-"""The Intel vLLM ClusterServingRuntime for the stack's platform."""
+"""The Intel ClusterServingRuntimes: one per serving stack in use on the stack's platform."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ from typing import Any
 
 from .. import naming
 from ..platforms import SERVING_PORT
-from ..plan import StackPlan
+from ..plan import ModelPlan, RuntimePlan, StackPlan
 from .security import container_security_context
 
 CONTAINER_NAME = "kserve-container"  # KServe merges the predictor into this name
 
 
-def _probe(period: int, failures: int, timeout: int = 5) -> dict[str, Any]:
+def _probe(period: int, failures: int, timeout: int = 5, path: str = "/health", port: int = SERVING_PORT) -> dict[str, Any]:
     return {
-        "httpGet": {"path": "/health", "port": SERVING_PORT},
+        "httpGet": {"path": path, "port": port},
         "periodSeconds": period,
         "timeoutSeconds": timeout,
         "failureThreshold": failures,
@@ -25,27 +25,34 @@ def env_list(env: dict[str, str] | Any) -> list[dict[str, str]]:
     return [{"name": key, "value": value} for key, value in sorted(env.items())]
 
 
-def cluster_serving_runtime(plan: StackPlan) -> dict[str, Any]:
-    profile = plan.profile
-    tag = plan.image.rsplit("@", 1)[0].rsplit(":", 1)[-1] if ":" in plan.image.rsplit("/", 1)[-1] else None
+def model_runtime(plan: StackPlan, model: ModelPlan | None = None) -> RuntimePlan:
+    """The runtime a model runs (its serving stack's); the stack-wide one without a model."""
+    return model.runtime if model is not None and model.runtime is not None else plan.primary_runtime
+
+
+def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None) -> dict[str, Any]:
+    runtime = runtime or plan.primary_runtime
+    profile, image, stack = runtime.profile, runtime.image, runtime.stack
+    probe = {"path": stack.health_path, "port": stack.port}
+    tag = image.rsplit("@", 1)[0].rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else None
     # A startup probe sized for weight download, loading and Gaudi warm-up;
     # liveness and readiness only take over once it has passed.
     startup_failures = profile.startup_minutes * 60 // 30
     spec: dict[str, Any] = {
-        "supportedModelFormats": [{"name": profile.model_format, "version": "1", "autoSelect": True}],
+        "supportedModelFormats": [{"name": runtime.model_format, "version": "1", "autoSelect": True}],
         "protocolVersions": ["v1"],
         "containers": [
             {
                 "name": CONTAINER_NAME,
-                "image": plan.image,
+                "image": image,
                 "imagePullPolicy": "Always",
                 "command": list(profile.command),
-                "args": [*profile.args, "--host", "0.0.0.0", "--port", str(SERVING_PORT)],
+                "args": [*profile.args, *stack.listen_args],
                 "env": env_list(profile.env),
-                "ports": [{"name": "http1", "containerPort": SERVING_PORT, "protocol": "TCP"}],
-                "startupProbe": _probe(period=30, failures=startup_failures),
-                "readinessProbe": _probe(period=10, failures=3),
-                "livenessProbe": _probe(period=30, failures=5, timeout=10),
+                "ports": [{"name": "http1", "containerPort": stack.port, "protocol": "TCP"}],
+                "startupProbe": _probe(period=30, failures=startup_failures, **probe),
+                "readinessProbe": _probe(period=10, failures=3, **probe),
+                "livenessProbe": _probe(period=30, failures=5, timeout=10, **probe),
                 "securityContext": container_security_context(profile.capabilities),
                 "volumeMounts": [
                     {"name": "dshm", "mountPath": "/dev/shm"},
@@ -60,17 +67,54 @@ def cluster_serving_runtime(plan: StackPlan) -> dict[str, Any]:
         ],
         "nodeSelector": dict(plan.node_selector),
     }
+    container = spec["containers"][0]
+    if not container["command"]:
+        del container["command"]  # the image's ENTRYPOINT runs (OVMS: a wrapper that execs ovms "$@")
+    if not container["args"]:
+        del container["args"]
     if profile.tolerations:
         spec["tolerations"] = [dict(t) for t in profile.tolerations]
     return {
         "apiVersion": "serving.kserve.io/v1alpha1",
         "kind": "ClusterServingRuntime",
         "metadata": {
-            "name": plan.runtime_name,
-            "labels": {**naming.labels(plan.runtime_name, "serving-runtime", tag),
-                       naming.SERVING_STACK_LABEL: plan.serving_stack.name},
+            "name": runtime.name,
+            "labels": {**naming.labels(runtime.name, "serving-runtime", tag),
+                       naming.SERVING_STACK_LABEL: runtime.stack.name},
             # Note: no `serving.kserve.io/server-type` annotation, on purpose
             # (KServe v0.20 would rewrite the image tag for a known server type).
         },
         "spec": spec,
     }
+
+
+def runtime_objects(plan: StackPlan) -> list[dict[str, Any]]:
+    """Every ClusterServingRuntime the stack creates: for each serving stack in use, the single-node
+    runtime when a single-node model runs it (or, for the stack-wide stack, when there are no
+    models), and its multi-node variant when a multi-node model does. Nothing no model uses."""
+    from . import multinode  # imports this module's helpers
+
+    objects = []
+    for runtime in plan.runtimes:
+        users = [m for m in plan.models if m.runtime is not None and m.runtime.name == runtime.name]
+        if not users or any(not m.multinode for m in users):
+            objects.append(cluster_serving_runtime(plan, runtime))
+        if any(m.multinode for m in users):
+            objects.append(multinode.cluster_serving_runtime(plan, runtime))
+    return objects
+
+
+def served_by(plan: StackPlan, model: ModelPlan) -> str:
+    """The name of the ClusterServingRuntime a model's InferenceService names."""
+    runtime = model_runtime(plan, model)
+    return runtime.multinode_name if model.multinode else runtime.name
+
+
+def runtime_summary(plan: StackPlan) -> list[dict[str, Any]]:
+    """The `runtimes` stack output: each runtime created, its serving stack, image and models."""
+    return [
+        {"name": obj["metadata"]["name"], "servingStack": obj["metadata"]["labels"][naming.SERVING_STACK_LABEL],
+         "image": obj["spec"]["containers"][0]["image"],
+         "models": [m.name for m in plan.models if served_by(plan, m) == obj["metadata"]["name"]]}
+        for obj in runtime_objects(plan)
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import naming
+from .. import naming, promql
 from ..plan import ModelPlan, StackPlan
 from .kserve import HelmRelease, chart_release, namespace
 from ..versions import KEDA_REPOSITORY
@@ -45,6 +45,19 @@ def vllm_query(model: ModelPlan, metric: str) -> str:
             f"(rate(vllm:time_to_first_token_seconds_bucket{{{selector}}}[{RATE_WINDOW}])))"
         )
     raise ValueError(f"no vLLM query for metric {metric!r}")
+
+
+def keda_query(model: ModelPlan, metric: str) -> str:
+    """`vllm_query`'s value from the model's own backend (the pairs scaling.KEDA_BACKEND_METRICS allows).
+
+    TGI: requests in its queue (tgi_queue_size), summed over the model's pods.
+    Other pairs are refused before any resource (scaling.backend_metric_issues).
+    """
+    if model.backend == "vllm":
+        return vllm_query(model, metric)
+    if model.backend == "tgi" and metric == "waiting":
+        return f"sum({promql.TGI_QUEUE_SIZE}{{{pod_selector(model)}}})"
+    raise ValueError(f"no KEDA query for metric {metric!r} on backend {model.backend!r}")
 
 
 def _replica_count(model: ModelPlan) -> str:
@@ -90,7 +103,7 @@ def _kserve_keda_metrics(plan: StackPlan, model: ModelPlan) -> list[dict[str, An
     """
     scaling = model.scaling
     keda = plan.keda_config
-    query = vllm_query(model, scaling.metric)
+    query = keda_query(model, scaling.metric)
     if scaling.metric == "ttft":
         query = f"({query}) * {_replica_count(model)}"
     metrics = [_external(keda.prometheus_address, query, scaling.target)]
@@ -117,10 +130,10 @@ def scaled_object(plan: StackPlan, model: ModelPlan) -> dict[str, Any] | None:
     keda = plan.keda_config
     main: dict[str, Any] = {
         "type": "prometheus",
-        "name": f"vllm-{scaling.metric}",
+        "name": f"{model.backend}-{scaling.metric}",
         "metadata": {
             "serverAddress": keda.prometheus_address,
-            "query": vllm_query(model, scaling.metric),
+            "query": keda_query(model, scaling.metric),
             "threshold": str(scaling.target),
         },
     }

@@ -12,6 +12,16 @@ which routes by Host, so the routes send `Host: <name>-predictor.<ns>.svc.cluste
 (ingress-nginx `upstream-vhost`, APISIX `proxy-rewrite.host`); Knative splits a
 canary behind that one host. Gateway API is refused in Serverless (config.py).
 
+Servers whose OpenAI API is not under `/v1` (a custom runtime declaring
+e.g. `/v3` as its stack's `openai_path`): clients keep the one convention,
+`/<model-name>/v1/...`, and an extra route rewrites that prefix to the
+server's base path (`/<model>/v1/chat/completions` -> `/v3/chat/completions`);
+every other path still maps as above. Ingress: a second Ingress
+`<name>-route-openai` (ingress-nginx orders regex locations longest first);
+APISIX: a second rule `openai-base` (radixtree: the longest prefix wins);
+HTTPRoute: a second rule (Gateway API: the longest prefix wins). Models under
+`/v1` (vLLM, TGI, OVMS 2026.3) get exactly one route each, as before.
+
 Standard mode with a canary (KServe v0.20 `spec.canary[]`): the routes split
 by `trafficPercent` between the stable Service and the canary's
 `<name>-<canary>-predictor` (an ingress-nginx canary Ingress, APISIX weighted
@@ -29,6 +39,8 @@ from .. import naming
 from ..plan import ModelPlan, StackPlan
 
 SERVICE_PORT = 80
+# The OpenAI base path clients use through every public route, whatever the server's own (ModelPlan.openai_path).
+PUBLIC_OPENAI_PATH = "/v1"
 # Generation can stream for minutes; proxies must not cut it at their defaults (60 s).
 ROUTE_TIMEOUT_SECONDS = 600
 NGINX = "nginx.ingress.kubernetes.io/"
@@ -36,6 +48,16 @@ NGINX = "nginx.ingress.kubernetes.io/"
 
 def public_prefix(model: ModelPlan) -> str:
     return f"/{model.name}"
+
+
+def rewrites_openai_path(model: ModelPlan) -> bool:
+    """The server's OpenAI API is not under the public /v1: routes rewrite that prefix to its own."""
+    return server_base(model) != PUBLIC_OPENAI_PATH
+
+
+def server_base(model: ModelPlan) -> str:
+    """The server's OpenAI base path without a trailing slash ("" for an API at the root)."""
+    return model.openai_path.rstrip("/")
 
 
 def _backend_service(model: ModelPlan) -> str:
@@ -69,7 +91,8 @@ def ingress_host(plan: StackPlan, model: ModelPlan) -> str | None:
     return cfg.host or None
 
 
-def ingress(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
+def ingress(plan: StackPlan, model: ModelPlan, openai: bool = False) -> dict[str, Any]:
+    """The model's Ingress; `openai`: the one for `<prefix>/v1` onto a server's other base path."""
     cfg = plan.config.ingress
     backend = {"service": {"name": _backend_service(model), "port": {"number": SERVICE_PORT}}}
     annotations = {
@@ -79,7 +102,14 @@ def ingress(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
         NGINX + "proxy-send-timeout": str(ROUTE_TIMEOUT_SECONDS),
         NGINX + "proxy-body-size": "16m",
     }
-    if cfg.routing == "path":
+    if openai:
+        # location ~* "^[/<model>]/v1(/|$)(.*)", upstream path "<openai_path>/$2"; longer than the main
+        # Ingress's path, so ingress-nginx writes it first and it wins for /v1.
+        prefix = public_prefix(model) if cfg.routing == "path" else ""
+        path = {"path": f"{prefix}{PUBLIC_OPENAI_PATH}(/|$)(.*)", "pathType": "ImplementationSpecific", "backend": backend}
+        annotations[NGINX + "use-regex"] = "true"
+        annotations[NGINX + "rewrite-target"] = f"{server_base(model)}/$2"
+    elif cfg.routing == "path":
         # ingress-nginx: location ~* "^/<model>(/|$)(.*)", upstream path "/$2".
         path = {"path": f"{public_prefix(model)}(/|$)(.*)", "pathType": "ImplementationSpecific", "backend": backend}
         annotations[NGINX + "use-regex"] = "true"
@@ -101,12 +131,13 @@ def ingress(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
         if host:
             tls["hosts"] = [host]
         spec["tls"] = [tls]
-    meta = _meta(naming.route_name(model.name), model.namespace, model.name, "ingress")
+    name = naming.route_name(model.name) + ("-openai" if openai else "")
+    meta = _meta(name, model.namespace, model.name, "ingress")
     meta["annotations"] = annotations
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": spec}
 
 
-def canary_ingress(plan: StackPlan, model: ModelPlan) -> dict[str, Any] | None:
+def canary_ingress(plan: StackPlan, model: ModelPlan, openai: bool = False) -> dict[str, Any] | None:
     """ingress-nginx canary Ingress: same host and path, `trafficPercent` to the canary Service.
 
     ingress-nginx takes every other setting (rewrite, timeouts) from the main
@@ -116,19 +147,31 @@ def canary_ingress(plan: StackPlan, model: ModelPlan) -> dict[str, Any] | None:
     if split is None:
         return None
     service, percent = split
-    main = ingress(plan, model)
+    main = ingress(plan, model, openai)
     spec = copy.deepcopy(main["spec"])
     spec.pop("tls", None)  # the main Ingress terminates TLS for the host
     for rule in spec["rules"]:
         for path in rule["http"]["paths"]:
             path["backend"] = {"service": {"name": service, "port": {"number": SERVICE_PORT}}}
-    meta = _meta(naming.canary_route_name(model.name), model.namespace, model.name, "ingress-canary")
+    name = naming.canary_route_name(model.name) + ("-openai" if openai else "")
+    meta = _meta(name, model.namespace, model.name, "ingress-canary")
     meta["annotations"] = {
         **{k: v for k, v in main["metadata"]["annotations"].items() if k in (NGINX + "use-regex", NGINX + "rewrite-target")},
         NGINX + "canary": "true",
         NGINX + "canary-weight": str(percent),
     }
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": spec}
+
+
+def ingresses(plan: StackPlan, model: ModelPlan) -> list[dict[str, Any]]:
+    """Every Ingress of the model: main, its canary, and both again for another OpenAI base path."""
+    result = []
+    for openai in ((False, True) if rewrites_openai_path(model) else (False,)):
+        result.append(ingress(plan, model, openai))
+        canary = canary_ingress(plan, model, openai)
+        if canary is not None:
+            result.append(canary)
+    return result
 
 
 # --- APISIX ------------------------------------------------------------------
@@ -144,13 +187,16 @@ def oidc_client_secret(plan: StackPlan) -> dict[str, Any]:
     }
 
 
-def apisix_rewrite(model: ModelPlan) -> list[str]:
-    """proxy-rewrite `regex_uri`: `/<model>/v1/chat/completions` -> `/v1/chat/completions`."""
+def apisix_rewrite(model: ModelPlan, openai: bool = False) -> list[str]:
+    """proxy-rewrite `regex_uri`: `/<model>/v1/chat/completions` -> `/v1/chat/completions`
+    (`openai`: `/<model>/v1/...` -> `<openai_path>/...`)."""
+    if openai:
+        return [f"^{public_prefix(model)}{PUBLIC_OPENAI_PATH}/(.*)", f"{server_base(model)}/$1"]
     return [f"^{public_prefix(model)}/(.*)", "/$1"]
 
 
-def _apisix_proxy_rewrite(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
-    config: dict[str, Any] = {"regex_uri": apisix_rewrite(model)}
+def _apisix_proxy_rewrite(plan: StackPlan, model: ModelPlan, openai: bool = False) -> dict[str, Any]:
+    config: dict[str, Any] = {"regex_uri": apisix_rewrite(model, openai)}
     vhost = upstream_host(plan, model)
     if vhost:
         # The 2.x controller turns the ExternalName Service into an upstream node at Knative's
@@ -182,37 +228,44 @@ def apisix_route(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
     }
     if keycloak.token_validation == "jwks":
         oidc["use_jwks"] = True
-    plugins: list[dict[str, Any]] = [
-        # client_secret is merged in by the ingress controller from the Secret (secretRef).
-        {"name": "openid-connect", "enable": True, "config": oidc, "secretRef": naming.OIDC_SECRET},
-        {"name": "proxy-rewrite", "enable": True, "config": _apisix_proxy_rewrite(plan, model)},
-    ]
-    limit = cfg.rate_limit
-    if limit.enabled:
-        plugins.insert(1, {"name": "limit-req", "enable": True, "config": {
-            "rate": round(limit.requests_per_minute / 60, 6),
-            "burst": limit.burst,
-            "nodelay": True,
-            "key_type": "var",
-            "key": limit.key,
-            "rejected_code": 429,
-        }})
-    match: dict[str, Any] = {"paths": [f"{public_prefix(model)}/*"]}
-    if cfg.host:
-        match["hosts"] = [cfg.host]
-    timeout = f"{ROUTE_TIMEOUT_SECONDS}s"
-    rule = {
-        "name": "openai",
-        "match": match,
-        "backends": _apisix_backends(plan, model),
-        "timeout": {"connect": "10s", "read": timeout, "send": timeout},
-        "plugins": plugins,
-    }
+
+    def rule(name: str, paths: list[str], openai: bool) -> dict[str, Any]:
+        plugins: list[dict[str, Any]] = [
+            # client_secret is merged in by the ingress controller from the Secret (secretRef).
+            {"name": "openid-connect", "enable": True, "config": copy.deepcopy(oidc), "secretRef": naming.OIDC_SECRET},
+            {"name": "proxy-rewrite", "enable": True, "config": _apisix_proxy_rewrite(plan, model, openai)},
+        ]
+        limit = cfg.rate_limit
+        if limit.enabled:
+            plugins.insert(1, {"name": "limit-req", "enable": True, "config": {
+                "rate": round(limit.requests_per_minute / 60, 6),
+                "burst": limit.burst,
+                "nodelay": True,
+                "key_type": "var",
+                "key": limit.key,
+                "rejected_code": 429,
+            }})
+        match: dict[str, Any] = {"paths": paths}
+        if cfg.host:
+            match["hosts"] = [cfg.host]
+        timeout = f"{ROUTE_TIMEOUT_SECONDS}s"
+        return {
+            "name": name,
+            "match": match,
+            "backends": _apisix_backends(plan, model),
+            "timeout": {"connect": "10s", "read": timeout, "send": timeout},
+            "plugins": plugins,
+        }
+
+    rules = [rule("openai", [f"{public_prefix(model)}/*"], False)]
+    if rewrites_openai_path(model):
+        # The longer prefix wins in APISIX's radixtree router.
+        rules.insert(0, rule("openai-base", [f"{public_prefix(model)}{PUBLIC_OPENAI_PATH}/*"], True))
     return {
         "apiVersion": "apisix.apache.org/v2",
         "kind": "ApisixRoute",
         "metadata": _meta(naming.route_name(model.name), model.namespace, model.name, "apisix-route"),
-        "spec": {"ingressClassName": cfg.ingress_class_name, "http": [rule]},
+        "spec": {"ingressClassName": cfg.ingress_class_name, "http": rules},
     }
 
 
@@ -243,12 +296,18 @@ def http_route(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
     spec: dict[str, Any] = {"parentRefs": [parent]}
     if cfg.host:
         spec["hostnames"] = [cfg.host]
-    spec["rules"] = [{
-        "matches": [{"path": {"type": "PathPrefix", "value": public_prefix(model)}}],
-        "filters": [{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}],
-        "backendRefs": _http_route_backends(plan, model),
-        "timeouts": {"request": f"{ROUTE_TIMEOUT_SECONDS // 60}m"},
-    }]
+    def rule(prefix: str, replacement: str) -> dict[str, Any]:
+        return {
+            "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
+            "filters": [{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": replacement}}}],
+            "backendRefs": _http_route_backends(plan, model),
+            "timeouts": {"request": f"{ROUTE_TIMEOUT_SECONDS // 60}m"},
+        }
+
+    spec["rules"] = [rule(public_prefix(model), "/")]
+    if rewrites_openai_path(model):
+        # The longest PathPrefix wins (Gateway API match precedence).
+        spec["rules"].insert(0, rule(public_prefix(model) + PUBLIC_OPENAI_PATH, server_base(model) or "/"))
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
@@ -280,7 +339,9 @@ def litellm_model_list(plan: StackPlan) -> list[dict[str, Any]]:
             entries.append({
                 "model_name": name,
                 "litellm_params": {
-                    # LiteLLM's provider for OpenAI-compatible vLLM servers; vLLM picks the adapter by `model`.
+                    # LiteLLM's keyless provider for OpenAI-compatible servers (vLLM, TGI, OVMS and custom
+                    # runtimes speak the same chat/completions API); the server picks an adapter by `model`.
+                    # api_base: the server's own OpenAI base path (ModelPlan.openai_path).
                     "model": f"hosted_vllm/{name}",
                     "api_base": model.openai_base_url,
                 },
@@ -308,22 +369,27 @@ def genai_gateway_models(plan: StackPlan) -> dict[str, Any]:
 
 
 def public_endpoints(plan: StackPlan, model: ModelPlan) -> dict[str, str]:
-    """Where each enabled route serves the model's OpenAI base (`.../v1`), host first."""
+    """Where each enabled route serves the model's OpenAI base, host first.
+
+    Our routes serve every model at `.../v1` (rewritten to the server's own base
+    path); KServe's own HTTPRoutes (gatewayApi.routes: kserve) do not rewrite,
+    so there the server's own base path shows.
+    """
     config = plan.config
     result: dict[str, str] = {}
     if config.ingress.enabled:
         host = ingress_host(plan, model)
         scheme = "https" if config.ingress.tls.secret_name else "http"
-        path = "/v1" if config.ingress.routing == "host" else f"{public_prefix(model)}/v1"
+        path = PUBLIC_OPENAI_PATH if config.ingress.routing == "host" else f"{public_prefix(model)}{PUBLIC_OPENAI_PATH}"
         result["ingress"] = f"{scheme}://{host}{path}" if host else path
     if config.apisix.enabled:
-        path = f"{public_prefix(model)}/v1"
+        path = f"{public_prefix(model)}{PUBLIC_OPENAI_PATH}"
         result["apisix"] = f"{config.apisix.host}{path}" if config.apisix.host else path
     gateway = config.gateway_api
     if gateway.enabled:
         if gateway.routes == "kserve":
-            result["gatewayApi"] = plan.external_url(model) + "/v1"
+            result["gatewayApi"] = plan.external_url(model) + server_base(model)
         else:
-            path = f"{public_prefix(model)}/v1"
+            path = f"{public_prefix(model)}{PUBLIC_OPENAI_PATH}"
             result["gatewayApi"] = f"{gateway.host}{path}" if gateway.host else path
     return result

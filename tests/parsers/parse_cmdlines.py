@@ -59,12 +59,50 @@ def parser(serve: bool):
     return p
 
 
+def peft_check(case):
+    """vLLM's own check of an adapter_config.json against the server's LoRA config (None: it loads).
+
+    {"peft": {adapter_config.json}, "max_lora_rank": int, "bias_enabled": bool}: PEFTHelper.validate_legal
+    is what the server runs for each --lora-modules adapter at start (vllm/lora/peft_helper.py)."""
+    import dataclasses
+    import types
+
+    try:
+        from vllm.lora.peft_helper import PEFTHelper
+    except TypeError:
+        # Before 0.3x peft_helper imports the tensorizer loader (for from_local_dir only), whose import
+        # chain builds torch modules the inert torch cannot: stand it in, the check itself needs no torch.
+        for name in [m for m in sys.modules if m.startswith("vllm.lora") or m.startswith("vllm.model_executor")]:
+            del sys.modules[name]
+        stub = types.ModuleType("vllm.model_executor.model_loader.tensorizer")
+        stub.TensorizerConfig = type("TensorizerConfig", (), {})
+        sys.modules[stub.__name__] = stub
+        from vllm.lora.peft_helper import PEFTHelper
+    try:
+        from vllm.config.lora import LoRAConfig
+    except ImportError:
+        from vllm.config import LoRAConfig
+    names = {f.name for f in dataclasses.fields(LoRAConfig)}
+    kwargs = {"max_lora_rank": case["max_lora_rank"]}
+    if case.get("bias_enabled") and "bias_enabled" in names:
+        kwargs["bias_enabled"] = True
+    try:
+        PEFTHelper.from_dict(dict(case["peft"])).validate_legal(LoRAConfig(**kwargs))
+        return None
+    except (ValueError, TypeError) as exc:
+        return str(exc) or type(exc).__name__
+
+
 def main():
     cases = json.load(sys.stdin)
     parsers = {}
     results = {}
     lora_modules = {}  # id -> [[name, path, base_model_name], ...] as vLLM's LoRAParserAction read them
+    peft = {}  # id -> None | vLLM's refusal of the adapter_config.json
     for case in cases:
+        if "peft" in case:
+            peft[case["id"]] = peft_check(case)
+            continue
         serve = case.get("serve", False)
         p = parsers.get(serve) or parsers.setdefault(serve, parser(serve))
         try:
@@ -81,6 +119,7 @@ def main():
         "env_names": sorted(envs.environment_variables),
         "results": results,
         "lora_modules": lora_modules,
+        "peft": peft,
     }, open(sys.argv[1], "w"))
 
 
