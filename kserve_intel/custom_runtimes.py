@@ -76,12 +76,12 @@ class CustomRuntimeConfig(Strict):
     @field_validator("env")
     @classmethod
     def _env(cls, value: dict[str, str]) -> dict[str, str]:
+        from .config import _check_env  # the models' rule: valid names, none the program manages
+
         for key in value:
             if key in MODEL_ENV:
                 raise ValueError(f"{key} is set per model by the program")
-            if key in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
-                raise ValueError(f"{key} comes from hfToken (a Pulumi secret)")
-        return value
+        return _check_env(value)
 
 
 def custom_checks(config: "StackConfig") -> Iterable[ConfigIssue]:

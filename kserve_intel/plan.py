@@ -188,12 +188,17 @@ class StackPlan:
 
     @property
     def runtime_name(self) -> str:
-        return self.profile.runtime_name
+        """The stack-wide stack's runtime name (`intel-vllm-<platform>`, or encoded for another backend)."""
+        return self.primary_runtime.name
 
     @property
     def primary_runtime(self) -> RuntimePlan:
-        """The stack-wide runtime (what builders use when no model is given)."""
-        return RuntimePlan(self.runtime_name, self.serving_stack, self.profile, self.image)
+        """The stack-wide runtime (what builders use when no model is given), planned or not."""
+        planned = [r for r in self.runtimes if r.stack_wide]
+        if planned:
+            return planned[0]
+        name = serving_stacks.runtime_name(self.profile, self.serving_stack, True)
+        return RuntimePlan(name, self.serving_stack, self.profile, self.image)
 
     @property
     def capabilities(self) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from typing import Any
 from .. import naming
 from ..platforms import CACHE_MOUNT_PATH, SERVING_PORT, PlatformProfile
 from ..plan import ModelPlan, RuntimePlan, StackPlan
-from .runtime import CONTAINER_NAME, env_list, model_runtime
+from .runtime import CONTAINER_NAME, env_list, model_runtime, served_by
 from .mounted import serve_from_mount
 from .security import container_security_context, pod_security_context
 
@@ -49,10 +49,6 @@ _DOWNLOAD = (
     "snapshot_download(repo_id=os.environ['MODEL_ID'], revision=os.environ.get('MODEL_REVISION') or None, "
     "local_dir=os.environ['TARGET_DIR'])"
 )
-
-
-def runtime_name(plan: StackPlan, model: ModelPlan | None = None) -> str:
-    return model_runtime(plan, model).multinode_name
 
 
 def model_format(plan: StackPlan) -> str:
@@ -205,7 +201,7 @@ def apply_multinode(plan: StackPlan, model: ModelPlan, isvc: dict[str, Any]) -> 
     predictor = isvc["spec"]["predictor"]
     container = predictor["model"]
     container["modelFormat"] = {"name": model_format(plan)}
-    container["runtime"] = runtime_name(plan, model)
+    container["runtime"] = served_by(plan, model)
     # The weights on the claim are already at the pinned revision.
     serve_from_mount(container, storage_uri(model))
     worker: dict[str, Any] = {
