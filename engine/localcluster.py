@@ -193,13 +193,18 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: floa
 
 
 def go_module_dir(wrapper: Path, module: str) -> Path:
-    """Directory of `module` in the module cache, as the wrapper module in `wrapper` pins it."""
+    """Directory of `module` in the module cache, as the wrapper module in `wrapper` pins it, downloaded first
+    when the cache lacks it (a binary built earlier does not mean its module is still in this module cache)."""
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
-    out = subprocess.run(["go", "list", "-m", "-f", "{{.Dir}}", module], cwd=wrapper, env=env,
+    out = subprocess.run(["go", "mod", "download", "-json", module], cwd=wrapper, env=env,
                          capture_output=True, text=True)
-    if out.returncode != 0 or not out.stdout.strip():
-        raise ClusterError(f"go list -m {module} in {wrapper} failed: {out.stderr.strip()}")
-    return Path(out.stdout.strip())
+    try:
+        directory = json.loads(out.stdout).get("Dir", "") if out.stdout.strip() else ""
+    except json.JSONDecodeError:
+        directory = ""
+    if out.returncode != 0 or not directory or not Path(directory).is_dir():
+        raise ClusterError(f"go mod download {module} in {wrapper} failed: {(out.stderr or out.stdout).strip()}")
+    return Path(directory)
 
 
 def kserve_wrapper(version: str) -> Path:
