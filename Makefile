@@ -32,7 +32,7 @@ help:
 	@echo "make render STACK=xeon       write what a stack would create to build/<stack>/ (offline)"
 	@echo "make validate STACK=xeon     validate build/<stack>/ against the upstream schemas"
 	@echo "make golden                  refresh tests/golden/ after an intended change"
-	@echo "make schema                  refresh schemas/stack-config.schema.json after a config change"
+	@echo "make schema                  refresh schemas/stack-config.schema.json and docs/configuration.md after a config change"
 	@echo "make engine                  build the real toolchain from Go modules (cached; prints its bin dir last)"
 	@echo "make cluster [KSERVE=v0.13.0]  run a local control plane + KServe in the foreground"
 	@echo "make e2e                     the end-to-end tests: real CLI and provider against the local cluster"
@@ -111,6 +111,7 @@ golden: venv
 
 schema: venv
 	$(PY) -m kserve_intel.config.schema
+	$(PY) -m kserve_intel.config.reference
 
 login:
 	@$(PULUMI) whoami >/dev/null 2>&1 || $(PULUMI) login $(BACKEND)

@@ -48,7 +48,7 @@ GAUDI_DEVICE_ENV = "HABANA_VISIBLE_DEVICES"
 # The one exception outside Gaudi: vLLM's CPU backend binds each rank's memory to its NUMA node
 # (set_mempolicy/mbind), which the container runtime's default seccomp profile allows only with
 # CAP_SYS_NICE. Only ServingRuntimes labelled with one of these serving stacks may add SYS_NICE,
-# and nothing else (README "Security").
+# and nothing else (docs/security.md).
 SERVING_STACK_LABEL = "kserve-intel/serving-stack"
 NUMA_BINDING_STACKS = frozenset({"vllm-0.33"})
 NUMA_BINDING_CAPABILITIES = frozenset({"SYS_NICE"})

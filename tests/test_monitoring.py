@@ -484,9 +484,9 @@ def _keys(model, prefix):
             yield key
 
 
-def test_every_new_key_is_in_the_readme_configuration_table():
+def test_every_new_key_is_in_the_configuration_reference():
     from kserve_intel.config.monitoring import MonitoringConfig
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
     keys = [*_keys(MonitoringConfig, "monitoring"), "storage.retainOnDestroy"]
     assert len(keys) == 17
     for key in keys:

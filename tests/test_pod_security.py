@@ -3,7 +3,7 @@
 checkov reads Deployments, not KServe custom resources, so each case builds
 the Deployment KServe would create (`offline.predicted_pod`) and scans it
 together with the namespace's NetworkPolicy. Every failed check must be one
-of the documented exceptions that applies to that case (README "Security"):
+of the documented exceptions that applies to that case (docs/security.md):
 
 * CKV_K8S_25 (added capabilities): Gaudi (IPC_LOCK, SYS_NICE, SYS_PTRACE) and the Xeon serving stack
   vllm-0.33 (SYS_NICE alone, for NUMA binding); never vllm-0.10;

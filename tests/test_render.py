@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
+from kserve_intel.config.reference import PAGE_PATH, render_page
 from kserve_intel.config.schema import SCHEMA_PATH, render_schema
 from offline.validation import validate_directory, validate_objects
 from offline.engine import committed_stacks, redact
@@ -129,6 +130,18 @@ def test_every_object_of_the_program_validates_strictly(stack, version, features
 
 def test_config_schema_is_committed_and_current():
     assert SCHEMA_PATH.read_text() == render_schema(), "run `make schema`"
+
+
+def test_configuration_reference_is_generated_from_the_models_and_current():
+    assert PAGE_PATH.read_text() == render_page(), "run `make schema`"
+    page = PAGE_PATH.read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| `")]
+    # One row per key, each with a description; limits and defaults come from the models.
+    assert len(rows) == len({r.split("|")[1] for r in rows}) > 150
+    assert all(r.rstrip(" |").split("|")[-1].strip() for r in rows)
+    assert "| `models[].tensorParallelSize` | catalogue, else 1 | 1 to 64 |" in page
+    assert "| `kserve.deploymentMode` | `RawDeployment` | one of `RawDeployment`, `Standard`, `Serverless`, `Knative` |" in page
+    assert "| `hfToken` | unset | **secret**" in page
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -13,7 +13,7 @@ port-forward, an ingress or an authenticating gateway that routes on the
 outputs is used, which resolves inside the cluster only and ends in that
 model's server's own OpenAI base path (vLLM, TGI, OVMS: /v1; a custom
 runtime may declare another, e.g. /v3). The public routes serve every model
-at `/<model>/v1` whatever its server's path (README, Traffic).
+at `/<model>/v1` whatever its server's path (docs/traffic.md).
 The token (`--token`, or the SMOKE_TOKEN / OPENAI_API_KEY environment
 variables) is sent as `Authorization: Bearer <token>` and never printed.
 """

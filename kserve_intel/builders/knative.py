@@ -5,7 +5,7 @@ feature flags our vLLM pods need.
 There is no official Knative Serving Helm chart; KServe's own v0.20 install
 scripts use the operator chart plus a `KnativeServing` CR, as we do. No CRD of
 `operator.knative.dev` is vendored, so the KnativeServing object is not
-schema-validated offline (see README, Serverless).
+schema-validated offline (see docs/serverless.md).
 """
 
 from __future__ import annotations

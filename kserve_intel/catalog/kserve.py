@@ -1,7 +1,7 @@
 """KServe releases we support and what differs between them.
 
 Chart names, deployment-mode names and feature availability change across
-v0.13 to v0.20 (see docs in README "KServe versions"); every version-dependent
+v0.13 to v0.20 (see docs/kserve-versions.md); every version-dependent
 decision reads this table instead of comparing version strings in place.
 """
 

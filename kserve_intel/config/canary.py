@@ -14,16 +14,21 @@ class CanaryConfig(Strict):
     """A new version of the model served beside the stable one with a share of the traffic."""
 
     traffic_percent: int = Field(ge=0, le=100)
-    # Name of the canary predictor (KServe v0.20 Standard mode: Deployment <model>-<name>-predictor).
+    """Share of the traffic the canary serves (0-100, required); `0` rolls back."""
     name: DnsLabel | None = None
+    """Names the canary Deployment `<model>-<name>-predictor` (Standard mode only)."""
     image: Image | None = None
+    """Image the canary runs instead of the model's."""
     revision: Revision | None = None
+    """Hugging Face commit or tag of the canary's weights."""
     extra_args: list[str] | None = None
+    """The canary's extra server flags; replaces the model's `extraArgs`."""
     env: dict[str, str] | None = None
-    # Another registry alias or version of the model's source (rules/registry.py).
+    """The canary's environment, merged over the model's `env`."""
     source: RegistrySource | None = None
-    # Another adapter set on the same base (rules/lora.py); None: the model's adapters.
+    """Another alias or version of the model's `source` for the canary, e.g. `{alias: challenger}`."""
     adapters: list[AdapterConfig] | None = None
+    """Another adapter set on the same base for the canary. Default: the model's."""
 
     @field_validator("extra_args")
     @classmethod

@@ -40,17 +40,31 @@ class AdapterConfig(Strict):
     """
 
     name: str = Field(min_length=1, max_length=128)
-    # A Hugging Face repository holding adapter_config.json and adapter_model.safetensors.
+    """The served model name clients send as `model`. Letters, digits, `.`, `_`, `-`, `/`, `:`; unique among all models
+    and adapters of the namespace, not the base's own name.
+    """
     id: str | None = None
+    """Hugging Face repository of the adapter (`adapter_config.json`, `adapter_model.safetensors`)."""
     revision: str | None = None
-    # A registered model in MLflow (rules/registry.py), instead of `id`.
+    """Commit or tag; KServe v0.16+ only (the storage initializer downloads `hf://<id>:<revision>`); refused where vLLM
+    downloads the adapter (no revision there: before v0.16, beside `localCache`, with an `hfEndpoint` mirror).
+    """
     source: RegistrySource | None = None
-    # The served model name the adapter is bound to (vLLM's base_model_name); default: the model's.
+    """A registered model in MLflow: `{registeredModel, alias | version, resolved?}` (the shapes of a model's `source`,
+    [model registry](registry.md)); KServe v0.16+, not beside `localCache`, see below.
+    """
     base_model: str | None = None
-    # The adapter's LoRA rank (adapter_config.json `r`), when known: checked against lora.maxLoraRank.
+    """vLLM's `base_model_name`; any other value is refused (vLLM would ignore it silently). Default: the model's
+    served name.
+    """
     rank: int | None = Field(default=None, ge=1, le=512)
-    # Whether the adapter repository is gated (needs hfToken); adapters are public unless said.
+    """The adapter's LoRA rank (`r` in adapter_config.json); a rank above `lora.maxLoraRank` is refused (vLLM refuses
+    to load it and stops).
+    """
     gated: bool = False
+    """A gated adapter needs `hfToken`; the token check during `pulumi up` reads its `adapter_config.json`. On KServe
+    v0.16+ the storage initializer gets the token (below). Not with `source`.
+    """
 
     @field_validator("name")
     @classmethod
@@ -96,9 +110,11 @@ class AdapterConfig(Strict):
 class LoraLimitsConfig(Strict):
     """The adapter limits of one model's server (vLLM's LoRAConfig); None: the platform's default."""
 
-    # Adapters in one batch (--max-loras).
     max_loras: int | None = Field(default=None, ge=1, le=256)
-    # Largest adapter rank the server accepts (--max-lora-rank); the stack decides which values.
+    """`--max-loras`: adapters in one batch. Default: Xeon: adapters, at most 4; Gaudi: adapters, at most 2."""
     max_lora_rank: int | None = Field(default=None, ge=1, le=512)
-    # Adapters kept in CPU memory (--max-cpu-loras), at least maxLoras.
+    """`--max-lora-rank`; vLLM 0.26/0.33 accept 1, 8, 16, 32, 64, 128, 256, 320, 512; 0.10.2 and the fork 8 ... 512.
+    Default: 16.
+    """
     max_cpu_loras: int | None = Field(default=None, ge=1, le=1024)
+    """`--max-cpu-loras`: adapters kept in CPU memory. Default: the number of adapters (at least maxLoras)."""

@@ -28,35 +28,82 @@ class ModelConfig(Strict):
     """One model; a bare string in `models` is shorthand for `{id: ...}`."""
 
     id: HuggingFaceId
+    """Hugging Face id, `<organisation>/<model>`."""
     name: DnsLabel | None = None
+    """InferenceService name (DNS label). Default: the model part of the id, lowercased (`Llama-3.1-8B-Instruct` ->
+    `llama-3-1-8b-instruct`), cut with a stable hash when it would not fit KServe's `<name>-predictor-<namespace>`
+    host label (63 characters). Two models may not end up with the same name. Default: from the id.
+    """
     served_model_name: str | None = Field(default=None, min_length=1, max_length=256, pattern=r"^\S+$")
+    """Name clients pass as `model` in OpenAI requests. Default: the id."""
     tensor_parallel_size: int | None = Field(default=None, ge=1, le=64)
+    """vLLM tensor parallelism: Gaudi cards requested per replica (Xeon: NUMA nodes). Default: catalogue, else 1."""
     pipeline_parallel_size: int | None = Field(default=None, ge=1, le=64)
+    """vLLM pipeline parallelism within the node. Default: 1."""
     max_model_len: int | None = Field(default=None, ge=128, le=10_485_760)
+    """`--max-model-len`. Default: catalogue, else platform (Xeon 8192, Gaudi 8192, Gaudi3 16384)."""
     extra_args: list[str] = Field(default_factory=list)
+    """Extra vLLM flags, appended last (they win). Flags that have a key of their own (`--model`, `--port`,
+    `--tensor-parallel-size`...) are refused.
+    """
     env: dict[str, str] = Field(default_factory=dict)
+    """Extra environment variables (override the catalogue's). `HF_TOKEN` and `HF_HOME` are managed by the program."""
     resources: ResourcesConfig | None = None
+    """`{requests: {...}, limits: {...}}`, merged key by key over the profile. On Xeon CPU and memory requests must
+    equal limits (Guaranteed QoS); on Gaudi `habana.ai/gaudi` is derived from the parallelism. Default: platform
+    profile.
+    """
     gated: bool | None = None
-    # Hugging Face commit or tag of the weights (and tokenizer): a reproducible rollout.
+    """Whether the model needs `hfToken`. Unknown models count as gated unless set to `false`. Default: catalogue, else
+    `true`.
+    """
     revision: Revision | None = None
+    """Hugging Face commit (40 hex digits) or tag of the weights; passed as `--revision` and `--tokenizer-revision`.
+    Pin a commit for a reproducible rollout.
+    """
     autoscaling: ModelScalingConfig | None = None
+    """`{minReplicas, maxReplicas, target}` for this model only (`minReplicas: 0` scales it to zero). Only with
+    `autoscaling.enabled`. Default: the stack's.
+    """
     canary: CanaryConfig | None = None
-    # Nodes one replica spans (multi-node serving): tensor parallel inside a node, pipeline across nodes.
+    """A canary version beside the stable one: `{trafficPercent (0-100, required), image, revision, extraArgs, env,
+    name}`; at least one of image/revision/extraArgs/env. `extraArgs` replaces the model's, `env` is merged over it.
+    `name` (default `canary`, Standard mode only) names the Deployment `<model>-<name>-predictor`. See [Canary and
+    rollback](canary.md).
+    """
     nodes: int | None = Field(default=None, ge=1, le=16)
-    # Pre-load the weights on the local model cache nodes (KServe LocalModelCache, v0.15+).
+    """Nodes one replica spans (Gaudi, KServe v0.14+): `tensorParallelSize` cards on each node, pipeline parallel
+    across nodes. See [Models larger than one node](multinode.md). Default: catalogue, else 1.
+    """
     local_cache: ModelLocalCacheConfig | None = None
-    # Weights from a registered model in MLflow instead of the hub (rules/registry.py).
+    """`{size: <quantity>}`: keep this model's weights on the local disks of the cache node group (KServe
+    `LocalModelCache`, needs `localModelCache.enabled`). `size` (required) is the disk the weights take on each node
+    (`modelSize`). The model then gets `storageUri: hf://<id>[:<revision>]` and vLLM serves `--model /mnt/models`.
+    See [Local model cache](local-model-cache.md).
+    """
     source: RegistrySource | None = None
-    # LoRA adapters served by the same vLLM beside the base (rules/lora.py).
+    """Weights from a registered model in MLflow: `{registeredModel, alias or version, resolved?}`; `id` stays the base
+    model's (tuned settings). See [Models from the MLflow registry](registry.md).
+    """
     adapters: list[AdapterConfig] = Field(default_factory=list, max_length=64)
-    # Adapter limits (--max-loras, --max-lora-rank, --max-cpu-loras); None: the platform's defaults.
+    """LoRA adapters on this base, one vLLM: `[{name, id, revision?, baseModel?, rank?, gated?}]`, or `source` (MLflow
+    registry, KServe v0.16+) instead of `id`; clients pick one by `model: <name>`. See [LoRA adapters](lora.md).
+    """
     lora: LoraLimitsConfig | None = None
-    # How long `pulumi up` waits for this model to be Ready; None: the stack's readyTimeoutMinutes.
+    """Adapter limits `{maxLoras, maxLoraRank, maxCpuLoras}` (vLLM's `--max-loras`, `--max-lora-rank`,
+    `--max-cpu-loras`). Default: Xeon: `maxLoras` = adapters (at most 4); Gaudi: at most 2; `maxLoraRank` 16;
+    `maxCpuLoras` = adapters.
+    """
     ready_timeout_minutes: int | None = Field(default=None, ge=1, le=MAX_READY_TIMEOUT_MINUTES)
-    # This model's pinned server (catalog/serving_stacks.py); None: the stack-wide `servingStack`.
+    """How long `pulumi up` waits for this model to be Ready (1-1440); then `up` fails for this model only and says
+    what to run. Default: `readyTimeoutMinutes`.
+    """
     serving_stack: str | None = Field(default=None, min_length=1, max_length=63)
-    # This model's server family: vllm, tgi, ovms or a runtimes.custom name; None: the stack-wide `backend`.
+    """This model's serving stack; it runs that stack's own runtime. See
+    [docs/serving-stacks.md](serving-stacks.md#a-stack-per-model). Default: `servingStack`.
+    """
     backend: str | None = Field(default=None, min_length=1, max_length=63)
+    """This model's server family. Default: `backend`."""
 
     @field_validator("extra_args")
     @classmethod

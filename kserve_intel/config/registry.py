@@ -95,8 +95,11 @@ class ResolvedConfig(Strict):
     """What the registry answered last time, for `registry.resolve: false` (from the stack output)."""
 
     version: Version
+    """The registry version deployed with `registry.resolve: false`."""
     uri: Annotated[str, AfterValidator(_store_uri)]
+    """The store URI of that version (what KServe's storage initializer fetches)."""
     run_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    """The MLflow run that logged it."""
 
 
 class RegistrySource(Strict):
@@ -107,9 +110,15 @@ class RegistrySource(Strict):
     """
 
     registered_model: RegisteredModel | None = None
+    """Registered model name in MLflow."""
     alias: Alias | None = None
+    """Alias (`champion`) or version number."""
     version: Version | None = None
+    """Alias (`champion`) or version number."""
     resolved: ResolvedConfig | None = None
+    """`{version, uri, runId}`: what `registry.resolve: false` deploys (copy from the output
+    `models[].source.resolved`).
+    """
 
     @property
     def wanted(self) -> str:
@@ -120,11 +129,19 @@ class RegistryS3Config(Strict):
     """How KServe's storage initializer reads an s3:// store (KServe's S3 Secret conventions)."""
 
     endpoint: Annotated[str, AfterValidator(_endpoint)] | None = None
+    """`host[:port]` of an S3-compatible store (MinIO, Ceph): annotation `serving.kserve.io/s3-endpoint`. Default:
+    *(AWS)*.
+    """
     use_https: bool = True
+    """`serving.kserve.io/s3-usehttps` (`"0"` for plain http)."""
     region: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
+    """`serving.kserve.io/s3-region`."""
     verify_ssl: bool = True
+    """`serving.kserve.io/s3-verifyssl`."""
     access_key_id: SecretStr | None = None
+    """Become `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` in Secret `kserve-intel-registry-s3`."""
     secret_access_key: SecretStr | None = None
+    """Become `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` in Secret `kserve-intel-registry-s3`."""
 
     @property
     def has_keys(self) -> bool:
@@ -134,17 +151,26 @@ class RegistryS3Config(Strict):
 class RegistryConfig(Strict):
     """The MLflow tracking server the models' `source` keys refer to."""
 
-    # false: air-gapped previews; no call, `models[].source.resolved` is used.
     resolve: bool = True
+    """`false`: air-gapped previews; no registry call, `models[].source.resolved` is deployed."""
     tracking_uri: Annotated[str, AfterValidator(_http_url)] | None = None
-    # Bearer token, or basic auth (username + password); secrets.
+    """MLflow tracking server the `source` keys name; asked (read-only) on every preview and up."""
     token: SecretStr | None = None
+    """Bearer token or basic auth for MLflow; used by the program only."""
     username: str | None = Field(default=None, min_length=1, max_length=256)
+    """Bearer token or basic auth for MLflow; used by the program only."""
     password: SecretStr | None = None
+    """Bearer token or basic auth for MLflow; used by the program only."""
     timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=300)
-    # The server's --artifacts-destination: what `mlflow-artifacts:/<path>` is stored under.
+    """Per registry request."""
     artifacts_destination: Annotated[str, AfterValidator(_store_uri)] | None = None
+    """The store behind MLflow's artifact proxy (its `--artifacts-destination`, e.g. `s3://bucket/prefix`):
+    `mlflow-artifacts:/<p>` becomes `<artifactsDestination>/<p>` for KServe.
+    """
     s3: RegistryS3Config | None = None
+    """S3 access for KServe's storage initializer: Secret `kserve-intel-registry-s3` with KServe's
+    `serving.kserve.io/s3-*` annotations, on the predictor's ServiceAccount.
+    """
 
 
 # Nested registry fields whose values are never echoed in messages (see config.SECRET_FIELDS).

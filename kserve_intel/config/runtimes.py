@@ -20,7 +20,9 @@ from .values import Image, LabelMap, Quantity, Strict, check_image
 
 class ResourcesConfig(Strict):
     requests: dict[str, Quantity] = Field(default_factory=dict)
+    """Resource requests (`cpu`, `memory`, ...)."""
     limits: dict[str, Quantity] = Field(default_factory=dict)
+    """Resource limits (`cpu`, `memory`, ...)."""
 
 
 # What the program sets on every custom container per model (not in the runtime's env).
@@ -46,18 +48,33 @@ class CustomRuntimeConfig(Strict):
     """One serving container of your own (runtimes.custom[])."""
 
     name: str = Field(pattern=r"^[a-z]([-a-z0-9]{0,28}[a-z0-9])?$")
+    """Name of the runtime; models select it with `backend: <name>`. The runtime is `intel-<platform>-<name>`. Not the
+    name of a built-in backend or stack.
+    """
     image: str = Field(min_length=3, max_length=512)
+    """Container image; must be pinned (a tag other than `latest`, or a digest)."""
     command: list[str] = Field(default_factory=list)
+    """Container command; Kubernetes expands `$(MODEL_ID)`, `$(SERVED_MODEL_NAME)`, `$(MAX_MODEL_LEN)`,
+    `$(TENSOR_PARALLEL_SIZE)`, `$(MODEL_REVISION)` in it.
+    """
     args: list[str] = Field(default_factory=list)
+    """Container arguments (same `$(NAME)` expansion); a model's `extraArgs` are appended after them."""
     env: dict[str, str] = Field(default_factory=dict)
+    """Extra environment; the per-model variables (`MODEL_ID`, ...) and program-managed ones are refused here."""
     port: int = Field(default=8080, ge=1024, le=65535)
+    """Port the server listens on; probes use it and the network policy opens it. Not a port the predictor pod reserves
+    (Knative queue-proxy 8012/8013/8022/9090/9091, KServe agent 9081).
+    """
     health_path: str = Field(pattern=_PATH, max_length=256)
+    """HTTP path of the startup, readiness and liveness probes (required)."""
     openai_base_path: str = Field(default="/v1", pattern=_PATH, max_length=256)
-    # Prometheus metrics on the serving port; None: the server exports none (not scraped).
+    """Where the server serves the OpenAI API; routes rewrite `/<model>/v1/...` to it and `openaiBaseUrl` carries it."""
     metrics_path: str | None = Field(default=None, pattern=_PATH, max_length=256)
+    """Prometheus metrics path, if the server has one (the PodMonitor scrapes it)."""
     platforms: list[Literal["xeon", "gaudi", "gaudi3"]] = Field(min_length=1)
-    # Per-model defaults, merged key by key over the platform's (models[].resources win).
+    """Platforms the runtime runs on (`xeon`, `gaudi`, `gaudi3`); a model on another platform is refused."""
     resources: ResourcesConfig | None = None
+    """Per-model default `{requests, limits}`; a model's own `resources` win; on Xeon requests equal limits."""
 
     @model_validator(mode="before")
     @classmethod
@@ -89,8 +106,24 @@ class RuntimesConfig(Strict):
     """The Intel ClusterServingRuntimes."""
 
     configure_intel: bool = True
+    """Create the ClusterServingRuntimes of the serving stacks in use (`intel-vllm-<platform>`, plus
+    `intel-<platform>-<stack>` for a stack only some models pick). `false`: the runtimes of those names are managed
+    elsewhere (for example by another stack), so `image`, `nodeSelector` and `acceleratorsPerNode` must not be set.
+    """
     image: Image | None = None
+    """Image of the stack-wide serving stack's runtime. Must be pinned: a tag other than `latest`, or a digest
+    (`repo@sha256:...`). Default: the stack's.
+    """
     node_selector: LabelMap | None = None
+    """Replaces the profile's node selector (Xeon: `feature.node.kubernetes.io/cpu-cpuid.AVX512VNNI: "true"`; Gaudi:
+    `feature.node.kubernetes.io/pci-1200_1da3.present: "true"`). Use it to keep Gaudi2 and Gaudi3 models apart in a
+    mixed cluster. Default: platform profile.
+    """
     accelerators_per_node: int | None = Field(default=None, ge=1, le=64)
-    # Serving containers of your own (rules/custom_runtimes.py); models pick one by `backend`.
+    """Upper bound for `tensorParallelSize x pipelineParallelSize` of any model. Default: 8 (Gaudi), 4 (Xeon NUMA
+    nodes).
+    """
     custom: list[CustomRuntimeConfig] = Field(default_factory=list, max_length=16)
+    """Your own serving containers `{name, image, command, args, env, port, healthPath, openaiBasePath, metricsPath,
+    platforms, resources}`; models select one by `backend`.
+    """

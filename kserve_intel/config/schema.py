@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -69,8 +70,18 @@ def stack_file_schema() -> dict[str, Any]:
     }
 
 
+def _unwrapped(node: Any) -> Any:
+    """Descriptions as one line per paragraph (the strings under the fields are wrapped at 120 columns)."""
+    if isinstance(node, dict):
+        return {k: re.sub(r"(?<!\n)\n(?!\n)", " ", v) if k == "description" and isinstance(v, str) else _unwrapped(v)
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_unwrapped(v) for v in node]
+    return node
+
+
 def render_schema() -> str:
-    return json.dumps(stack_file_schema(), indent=2, sort_keys=True) + "\n"
+    return json.dumps(_unwrapped(stack_file_schema()), indent=2, sort_keys=True) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,38 +32,78 @@ class StackConfig(Strict):
     """Everything under the `kserve-intel:` config namespace."""
 
     platform: Platform
+    """`xeon`, `gaudi` (Gaudi2) or `gaudi3`: selects the platform profile."""
     kserve: KServeConfig = Field(default_factory=KServeConfig)
+    """KServe and what it needs: whether the stack installs it, its release, namespace, deployment mode, Knative and
+    cert-manager.
+    """
     runtimes: RuntimesConfig = Field(default_factory=RuntimesConfig)
+    """The ClusterServingRuntimes the stack creates: Intel's runtimes per serving stack in use, their image and node
+    selection, and your own runtimes (`custom`).
+    """
     namespace: DnsLabel = "intel-inference"
+    """Namespace for the models, created by the stack. Not `kserve.namespace` nor a system namespace."""
     models: list[ModelConfig] = Field(default_factory=list)
+    """List of models: a Hugging Face id string, or an object with the keys below."""
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    """The per-model Hugging Face cache (a PersistentVolumeClaim, or an emptyDir)."""
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
+    """Replicas per model: off (one replica), or HPA, KEDA or Knative between min and max."""
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    """Prometheus Operator objects for the models: a PodMonitor, a PrometheusRule and a Grafana dashboard."""
     local_model_cache: LocalModelCacheConfig = Field(default_factory=LocalModelCacheConfig)
+    """KServe's local model cache (v0.15+): weights on the local disks of a node group."""
     hf_token: SecretStr | None = None
+    """Hugging Face token, **secret** (`pulumi config set --secret kserve-intel:hfToken hf_...`; a plaintext value is
+    refused). Required when a listed model is gated. Stored in the Secret `hf-token` of the model namespace and
+    given to vLLM as `HF_TOKEN` through `secretKeyRef`; never in args, annotations or outputs.
+    """
     validate_token: bool = True
+    """During `pulumi up` (never `preview`), check that `hfToken` is valid and can read every gated model before
+    deploying; see [Hugging Face token check](traffic.md#hugging-face-token-check). `false` for air-gapped clusters.
+    Only with `hfToken`.
+    """
     hf_endpoint: Url = DEFAULT_HF_ENDPOINT
+    """Hub the token check asks; any other value (a mirror) is also given to vLLM as `HF_ENDPOINT`."""
     ingress: IngressConfig = Field(default_factory=IngressConfig)
+    """One Kubernetes Ingress per model."""
     apisix: ApisixConfig = Field(default_factory=ApisixConfig)
+    """One ApisixRoute per model, with Keycloak authentication and a rate limit."""
     gateway_api: GatewayApiConfig = Field(default_factory=GatewayApiConfig)
+    """Gateway API HTTPRoutes to each model (RawDeployment/Standard only)."""
     genai_gateway: GenaiGatewayConfig = Field(default_factory=GenaiGatewayConfig)
+    """Publish the model list for a LiteLLM-based GenAI gateway."""
     network_policy: NetworkPolicyConfig = Field(default_factory=NetworkPolicyConfig)
-    # Release name -> Helm repository or OCI registry serving its chart (air-gapped mirrors); see catalog/charts.py.
+    """The NetworkPolicy `kserve-intel-vllm` on every model pod."""
     chart_repositories: dict[str, str] = Field(default_factory=dict)
-    # The MLflow server models[].source names (rules/registry.py).
+    """Air-gapped installs: `{<release>: <url>}`, the Helm repository (`http(s)://`) or OCI registry path (`oci://`)
+    that serves that release's chart at the same version. Releases: `cert-manager`, `kserve-crd`,
+    `kserve`/`kserve-resources`, `kserve-localmodel-crd`, `kserve-localmodel-resources`, `knative-operator`, `keda`;
+    only those this stack installs. See [Running it for real, offline](air-gapped.md).
+    """
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
-    # Which pinned server runs the models (catalog/serving_stacks.py); None: the platform's newest.
+    """The MLflow tracking server that `source` keys name, its credentials and the store behind it."""
     serving_stack: str | None = Field(default=None, min_length=1, max_length=63)
-    # The server family every model runs unless it picks its own: vllm (default), tgi, ovms or a
-    # runtimes.custom name; servingStack pins the version within it.
+    """The pinned server every model runs unless it picks its own: Xeon `vllm-0.33` or `vllm-0.10`; Gaudi
+    `vllm-gaudi-0.26` or `vllm-fork-1.22`. See [docs/serving-stacks.md](serving-stacks.md). Default: the platform's
+    newest.
+    """
     backend: str | None = Field(default=None, min_length=1, max_length=63)
-    # The Gaudi software release the nodes' driver runs, e.g. "1.22" or "1.24.1".
+    """Server family of every model: `vllm`, `tgi`, `ovms` (Xeon) or a `runtimes.custom` name. See
+    [docs/backends.md](backends.md). Default: `vllm`.
+    """
     gaudi_software: str | None = Field(default=None, pattern=r"^1\.[0-9]{1,3}(\.[0-9]{1,3})?$")
-    # How long `pulumi up` waits for each model to be Ready; None: the platform's startup window + image pull.
+    """Gaudi software release of the nodes' driver (`1.22`, `1.24.1`): picks the matching default stack; a stack it
+    contradicts is a `pulumi up` warning.
+    """
     ready_timeout_minutes: int | None = Field(default=None, ge=1, le=MAX_READY_TIMEOUT_MINUTES)
-    # How long `pulumi destroy` (or removing a model) waits for an InferenceService to be gone (its
-    # finalizer needs the KServe controller); then it fails and says what is stuck instead of hanging.
+    """Default of `models[].readyTimeoutMinutes` (1-1440); also the Knative progress deadline. See
+    [docs/troubleshooting.md](troubleshooting.md). Default: platform startup window + 30 (Xeon 90, Gaudi 120).
+    """
     delete_timeout_minutes: int = Field(default=DEFAULT_DELETE_TIMEOUT_MINUTES, ge=1, le=MAX_DELETE_TIMEOUT_MINUTES)
+    """How long `destroy` (or removing a model) waits for an InferenceService to go (1-120): its finalizer needs the
+    KServe controller. Then it fails and names what is stuck instead of hanging.
+    """
 
     @field_validator("models", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from .values import Cidr, DnsLabel, DnsSubdomain, Host, LabelMap, Strict, Url, c
 
 class IngressTlsConfig(Strict):
     secret_name: str = ""
+    """TLS Secret for the host(s); empty: plain HTTP."""
 
     @field_validator("secret_name")
     @classmethod
@@ -23,14 +24,23 @@ class IngressConfig(Strict):
     """A Kubernetes Ingress per model (ingress-nginx by default)."""
 
     enabled: bool = False
+    """One Ingress `<model>-route` per model to its predictor Service (port 80). The keys below must not be set while
+    disabled.
+    """
     class_name: str = "nginx"
+    """IngressClass."""
     host: Host = ""
-    # path: /<model>/... on one host (ingress-nginx rewrite); host: <model>.<host>, any controller.
+    """Host of the rules; empty matches any host (path routing only)."""
     routing: Literal["path", "host"] = "path"
+    """`path`: `/<model>/...` on one host, rewritten to `/...` with ingress-nginx's `rewrite-target` (needs
+    ingress-nginx). `host`: each model at `<model>.<host>`, no rewrite (any controller; `host` required).
+    """
     tls: IngressTlsConfig = Field(default_factory=IngressTlsConfig)
+    """TLS of the Ingress hosts."""
     annotations: dict[str, str] = Field(default_factory=dict)
-    # Where the ingress controller runs: allowed through the network policy.
+    """Extra annotations; they win over ours (timeouts, buffering off, regex)."""
     controller_namespace: DnsLabel = "ingress-nginx"
+    """Namespace of the ingress controller pods, admitted by the network policy."""
 
     @field_validator("class_name")
     @classmethod
@@ -51,34 +61,56 @@ DEFAULT_KEYCLOAK_DISCOVERY = "http://keycloak.default.svc.cluster.local/realms/m
 
 class KeycloakConfig(Strict):
     discovery_url: Url = DEFAULT_KEYCLOAK_DISCOVERY
+    """OpenID discovery document of the realm."""
     client_id: str = Field(min_length=1, max_length=255)
+    """Keycloak client of the gateway."""
     client_secret: SecretStr
+    """`pulumi config set --secret --path 'kserve-intel:apisix.auth.keycloak.clientSecret' <secret>`; plaintext is
+    refused. Stored in Secret `apisix-keycloak-client`, read by the plugin through `secretRef`.
+    """
     realm: str = Field(default="master", min_length=1, max_length=255)
-    # introspection: ask Keycloak per request; jwks: verify signatures locally.
+    """Realm named in `WWW-Authenticate`."""
     token_validation: Literal["introspection", "jwks"] = "introspection"
+    """`introspection` (ask Keycloak per request) or `jwks` (verify signatures locally, `use_jwks`)."""
 
 
 class ApisixAuthConfig(Strict):
     keycloak: KeycloakConfig
+    """The Keycloak realm and client the routes authenticate against (required with `apisix.enabled`)."""
     bearer_only: bool = True
+    """Only accept `Authorization: Bearer` tokens; `false` redirects browsers to the Keycloak login."""
 
 
 class RateLimitConfig(Strict):
     enabled: bool = True
+    """`limit-req` plugin (HTTP 429 beyond the limit)."""
     requests_per_minute: int = Field(default=60, ge=1, le=1_000_000)
+    """Sustained rate per key."""
     burst: int = Field(default=20, ge=0, le=1_000_000)
+    """Requests above the rate let through at once (`nodelay`)."""
     key: Literal["remote_addr", "http_x_forwarded_for", "http_authorization"] = "remote_addr"
+    """What is limited: `remote_addr`, `http_x_forwarded_for` (behind a load balancer) or `http_authorization` (per
+    token).
+    """
 
 
 class ApisixConfig(Strict):
     """An ApisixRoute per model: Keycloak OIDC, rate limit, path rewrite."""
 
     enabled: bool = False
+    """One `apisix.apache.org/v2` ApisixRoute `<model>-route` per model with Keycloak authentication, rate limit and
+    path rewrite. Requires `apisix.auth.keycloak`.
+    """
     gateway_namespace: DnsLabel = "auth-apisix"
+    """Namespace of the APISIX gateway pods, admitted by the network policy."""
     ingress_class_name: str = "apisix"
+    """IngressClass the APISIX ingress controller watches."""
     host: Host = ""
+    """Host to match (`*.example.com` allowed); empty matches any host (never an empty host entry)."""
     auth: ApisixAuthConfig | None = None
+    """Authentication of the APISIX routes (`openid-connect` against Keycloak)."""
     rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    """APISIX `limit-req`: requests per minute and burst per key."""
 
     @field_validator("ingress_class_name")
     @classmethod
@@ -88,55 +120,82 @@ class ApisixConfig(Strict):
 
 class GatewayRefConfig(Strict):
     name: DnsSubdomain
+    """Name of the Gateway."""
     namespace: DnsLabel
+    """Namespace of the Gateway; admitted by the network policy."""
     section_name: DnsLabel | None = None
+    """Listener of the Gateway to attach to (optional)."""
 
 
 class GatewayApiConfig(Strict):
     """Gateway API routes: our own HTTPRoutes, or KServe's (v0.15+)."""
 
     enabled: bool = False
-    # stack: this program creates one HTTPRoute per model; kserve: the KServe
-    # controller creates them (enableGatewayApi). Never both.
+    """Gateway API routes to each model. RawDeployment/Standard only: refused with `kserve.deploymentMode: Serverless`
+    (see [Routes in Serverless mode](traffic.md#routes-in-serverless-mode-and-with-a-canary)).
+    """
     routes: Literal["stack", "kserve"] = "stack"
+    """`stack`: this program creates an HTTPRoute `<model>-route` per model (`/<model>` prefix rewritten to `/`).
+    `kserve`: the KServe controller creates them (`enableGatewayApi`, KServe v0.15+, only when this stack installs
+    KServe). Never both.
+    """
     gateway: GatewayRefConfig | None = None
+    """`{name, namespace, sectionName?}` of the Gateway; its namespace is admitted by the network policy."""
     host: Host = ""
+    """Hostname of our HTTPRoutes (`routes: stack` only); empty: the Gateway's listeners decide."""
 
 
 class GenaiGatewayConfig(Strict):
     """The model list a LiteLLM-based gateway consumes."""
 
     enabled: bool = False
+    """Publish the model list for a LiteLLM-based GenAI gateway."""
     namespace: DnsLabel = "genai-gateway"
+    """Namespace of the gateway (must exist); also admitted by the network policy."""
     config_map_name: DnsSubdomain = "kserve-intel-models"
+    """ConfigMap holding `config.yaml` with `model_list`."""
 
 
 class PeerConfig(Strict):
     """One allowed source: a namespace by name, or namespaces by labels."""
 
     namespace: DnsLabel | None = None
+    """A namespace (by name) whose pods may reach the models; exactly one of `namespace`, `namespaceLabels`."""
     namespace_labels: LabelMap | None = None
+    """Labels of the namespaces whose pods may reach the models; exactly one of `namespace`, `namespaceLabels`."""
 
 
 class HubProxyConfig(Strict):
     cidr: Cidr | None = None
+    """Address range of the proxy or hub mirror; one of `cidr`, `namespace`."""
     namespace: DnsLabel | None = None
+    """In-cluster namespace of the proxy or hub mirror; one of `cidr`, `namespace`."""
     port: int = Field(ge=1, le=65535)
+    """Port of the proxy or hub mirror."""
 
 
 PRIVATE_CIDRS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 
 
 class EgressConfig(Strict):
-    # direct: HTTPS to the internet (not to exceptCIDRs); proxy: only to the
-    # proxy or in-cluster mirror; none: air-gapped (weights already cached).
     hub: Literal["direct", "proxy", "none"] = "direct"
+    """`direct`: HTTPS (443) to any address outside `exceptCidrs`; `proxy`: only to `proxy`; `none`: no hub access
+    (air-gapped, weights already cached).
+    """
     except_cidrs: list[Cidr] = Field(default_factory=lambda: list(PRIVATE_CIDRS))
+    """Ranges `direct` never reaches (cluster and internal networks). An IPv6 range also opens `::/0` minus it."""
     proxy: HubProxyConfig | None = None
+    """`{cidr or namespace, port}` of the HTTP proxy or in-cluster hub mirror (`hub: proxy` only)."""
 
 
 class NetworkPolicyConfig(Strict):
     enabled: bool = True
+    """NetworkPolicy `kserve-intel-vllm` on every model pod: ingress only on 8080 from allowed namespaces, egress only
+    DNS and the hub.
+    """
     allow_from: list[PeerConfig] = Field(default_factory=list)
+    """Extra sources: `{namespace: name}` or `{namespaceLabels: {...}}` (exactly one each)."""
     monitoring_namespace: DnsLabel | None = "monitoring"
+    """Prometheus' namespace (scrapes `/metrics` on 8080); `null` to admit none."""
     egress: EgressConfig = Field(default_factory=EgressConfig)
+    """What model pods may reach: DNS and the Hugging Face hub (direct, through a proxy, or none)."""

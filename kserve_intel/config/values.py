@@ -31,6 +31,8 @@ class Strict(BaseModel):
         populate_by_name=False,
         frozen=True,
         validate_default=True,
+        # The string under each field is its description: the JSON schema's and docs/configuration.md's.
+        use_attribute_docstrings=True,
     )
 
     def explicitly_set(self, field: str) -> bool:

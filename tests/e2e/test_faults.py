@@ -1,5 +1,5 @@
 """Faults on the real engine: each test injects one fault into a real `pulumi up`/`destroy` against the local
-cluster, shows what the user sees, then the recovery the README documents, and ends with the cluster and
+cluster, shows what the user sees, then the recovery docs/troubleshooting.md documents, and ends with the cluster and
 the state consistent (`preview --expect-no-changes`) and no model cache claim lost or duplicated.
 
 One cluster (KServe v0.13.0, Xeon stacks: the cheapest to start) for the module; a fixture puts it back to

@@ -25,7 +25,7 @@ TOKEN = "hf_e2e_token_value_never_in_plaintext"
 ISVC_TYPE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 # Nodes (engine/localcluster.py) a stack's pods may land on. The Gaudi profiles select NFD's PCI vendor
 # label, which Gaudi2 and Gaudi3 nodes share: on a mixed cluster a gaudi stack may use Gaudi3 nodes unless
-# `runtimes.nodeSelector` pins a generation (README, Deploying a stack). Found by this test.
+# `runtimes.nodeSelector` pins a generation (docs/configuration.md, runtimes.nodeSelector). Found by this test.
 PLATFORM_NODE_PREFIX = {"xeon": ("xeon-",), "gaudi": ("gaudi2-", "gaudi3-"), "gaudi3": ("gaudi3-",)}
 DESTROY_BOUND_SECONDS = 300
 STACKS = ("xeon", "gaudi", "gaudi3")
