@@ -25,7 +25,7 @@ PULUMI := engine/with-engine.sh pulumi
 # make cluster KSERVE=v0.13.0: the KServe release the local cluster runs.
 KSERVE ?= v0.20.0
 
-.PHONY: help venv checkov mlflow vllm-parsers test e2e scale engine cluster bench bench-engine render validate golden schema smoke preview up destroy login stack policy-venv
+.PHONY: help venv checkov mlflow vllm-parsers test e2e scale engine cluster bench bench-engine render validate golden schema smoke preview up destroy down login stack policy-venv
 
 help:
 	@echo "make test                    create .venv and run the test suite"
@@ -39,7 +39,8 @@ help:
 	@echo "make bench                   benchmark the program for 1-100 models, write docs/benchmarks.md"
 	@echo "make bench-engine            real CLI + provider on the local cluster: preview/up times, peak memory"
 	@echo "make scale                   50 models on one stack on the local cluster (not in make e2e)"
-	@echo "make preview|up|destroy STACK=xeon   run Pulumi against your cluster"
+	@echo "make preview|up|destroy STACK=xeon   run Pulumi against your cluster, or the local one when none is configured"
+	@echo "make down STACK=xeon         destroy the stack and stop the local cluster"
 	@echo "make up STACK=xeon ADOPT=1   up after a destroy: adopt the retained namespace and model caches"
 	@echo "make smoke STACK=xeon [URL=http://host/v1] [TOKEN=...]   chat + completion against every model"
 
@@ -127,14 +128,10 @@ policy/venv/.installed: policy/requirements.txt
 
 policy-venv: policy/venv/.installed
 
-preview: stack policy-venv
-	$(PULUMI) preview --stack $(STACK) --diff --parallel $(PARALLEL) --policy-pack policy
-
-up: stack policy-venv
-	$(if $(ADOPT),PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true) $(PULUMI) up --stack $(STACK) --parallel $(PARALLEL) --policy-pack policy
-
-destroy: stack
-	$(PULUMI) destroy --stack $(STACK) --parallel $(PARALLEL)
+# On your cluster when one is configured (KUBECONFIG, ~/.kube/config, or kubernetes:context in the stack file);
+# otherwise on the local simulated cluster, started in the background and reused (engine/deploy.py).
+preview up destroy down: venv policy-venv
+	$(PY) -m engine.deploy $@ --stack $(STACK) --parallel $(PARALLEL) --backend $(BACKEND) $(if $(ADOPT),--adopt)
 
 smoke: venv
 	$(if $(TOKEN),SMOKE_TOKEN=$(TOKEN)) $(PY) -m tools.smoke --stack $(STACK) $(if $(URL),--url $(URL)) $(SMOKE_ARGS)

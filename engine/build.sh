@@ -59,7 +59,7 @@ build_component() {
 }
 
 mkdir -p "$CACHE_ROOT"
-keys=() todo=()
+keys=() todo=() cached=()
 for comp in "${COMPONENTS[@]}"; do
   [[ -f "$ENGINE_DIR/$comp/component.sh" ]] || { log "unknown component: $comp (one of: ${ALL[*]})"; exit 2; }
   key="$(cache_key "$comp")"
@@ -68,8 +68,12 @@ for comp in "${COMPONENTS[@]}"; do
   for b in $(unset BINARIES; source "$ENGINE_DIR/$comp/component.sh"; echo "$BINARIES"); do
     [[ -x "$CACHE_ROOT/$key/$b" ]] || missing=1
   done
-  if (( missing )); then todo+=("$comp=$key"); else log "$comp: cached ($key)"; fi
+  if (( missing )); then todo+=("$comp=$key"); else cached+=("$comp"); fi
 done
+# Quiet when there is nothing to build (the make targets call this before every Pulumi command).
+if (( ${#todo[@]} )) || [[ -n "${ENGINE_VERBOSE:-}" ]]; then
+  (( ${#cached[@]} == 0 )) || log "cached: ${cached[*]} (in $CACHE_ROOT)"
+fi
 
 if (( ${#todo[@]} )); then
   log "building ${#todo[@]} component(s), $JOBS at a time: ${todo[*]%%=*} (a first build from empty caches takes 30-40 min on 2 cores; see docs/real-engine.md)"

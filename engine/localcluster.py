@@ -875,6 +875,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready-delay", type=float, default=0, help="seconds before a pod turns Ready")
     parser.add_argument("--nodes-per-platform", type=int, default=3)
     parser.add_argument("--no-kserve", action="store_true", help="control plane and fake nodes only")
+    parser.add_argument("--ready-file", help="write {pid, kubeconfig, kserve, workdir} as JSON here once the cluster "
+                                             "serves (removed at stop): how `make up` finds a cluster it started")
     args = parser.parse_args(argv)
     kserve = args.kserve if args.kserve.startswith("v") else "v" + args.kserve
     bin_dir = Path(args.bin_dir) if args.bin_dir else build_engine(
@@ -895,12 +897,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kubeconfig: {kubeconfig}")
         stack = "gaudi3" if kserve == "v0.20.0" else "xeon"
         print(f"KUBECONFIG={kubeconfig} make up STACK={stack}", flush=True)
+        if args.ready_file:
+            Path(args.ready_file).write_text(json.dumps({
+                "pid": os.getpid(), "kubeconfig": str(kubeconfig), "kserve": None if args.no_kserve else kserve,
+                "workdir": str(cluster.workdir), "started": time.time(), "start_seconds": cluster.start_seconds}))
         while not stop.wait(2):
             for name in COMPONENTS:
                 if name in cluster._procs and not cluster.running(name):
                     print(f"{name} exited; see {cluster.log_path(name)}", file=sys.stderr)
                     stop.set()
     finally:
+        if args.ready_file:
+            Path(args.ready_file).unlink(missing_ok=True)
         cluster.stop()
     return 0
 

@@ -115,7 +115,8 @@ class PulumiCLI:
         """Create the stack and write its config file: plain values as YAML, secrets through the CLI."""
         self.run("stack", "init", stack, "--secrets-provider", "passphrase")
         document = yaml.safe_load(self.config_file(stack).read_text()) or {}  # the passphrase's salt
-        document["config"] = {f"{PROJECT}:{k}" if ":" not in k else k: v for k, v in config.items()}
+        if config:  # no config at all: the file has no `config` key (what `pulumi stack init` alone leaves)
+            document["config"] = {f"{PROJECT}:{k}" if ":" not in k else k: v for k, v in config.items()}
         self.config_file(stack).write_text(yaml.safe_dump(document, sort_keys=False))
         for key, value in (secrets or {}).items():  # "a.b.c": one nested value, as `--path` sets it
             path = ["--path"] if "." in key or "[" in key else []

@@ -58,6 +58,17 @@ def test_bad_config_fails_with_the_one_message_and_registers_nothing(env) -> Non
     assert kinds <= {"pulumi:pulumi:Stack"}, kinds
 
 
+def test_a_stack_with_no_config_gets_the_programs_own_message(env) -> None:
+    """The language host hands the program `{}`, not `null` (the SDK crashed on null before our message)."""
+    cluster, cli = env
+    cli.init("e2e-empty", {})
+    command = cli.preview("e2e-empty", check=False)
+    assert command.returncode != 0
+    assert "kserve-intel:platform: is required; allowed: xeon, gaudi, gaudi3" in command.output, command.output[-3000:]
+    assert "Traceback" not in command.output and "NoneType" not in command.output, command.output[-3000:]
+    assert {r["type"] for r in cli.resources("e2e-empty")} <= {"pulumi:pulumi:Stack"}
+
+
 FEATURES = {
     "platform": "gaudi3",
     "kserve": {"version": VERSION, "install": False, "deploymentMode": "Standard"},
