@@ -25,7 +25,7 @@ PULUMI := engine/with-engine.sh pulumi
 # make cluster KSERVE=v0.13.0: the KServe release the local cluster runs.
 KSERVE ?= v0.20.0
 
-.PHONY: help venv checkov mlflow vllm-parsers test e2e scale engine cluster bench bench-engine render validate golden schema smoke preview up destroy down login stack policy-venv
+.PHONY: help envs venv checkov mlflow vllm-parsers test e2e scale engine cluster bench bench-engine render validate golden schema smoke preview up destroy down login stack policy-venv
 
 help:
 	@echo "make test                    create .venv and run the test suite"
@@ -78,7 +78,11 @@ $(MLFLOW_VENV)/.installed: requirements-mlflow.txt
 
 mlflow: $(MLFLOW_VENV)/.installed
 
-test: venv checkov mlflow vllm-parsers
+# Every test environment, built side by side (their pip downloads and installs overlap; each is independent).
+envs:
+	@$(MAKE) --no-print-directory -j4 venv checkov mlflow vllm-parsers policy-venv
+
+test: envs
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov MLFLOW=$(CURDIR)/$(MLFLOW_VENV)/bin/mlflow $(PY) -m pytest -q
 
 engine:
@@ -87,7 +91,7 @@ engine:
 cluster: venv
 	$(PY) -m engine.localcluster --kserve $(KSERVE)
 
-e2e: venv policy-venv mlflow
+e2e: envs
 	MLFLOW=$(CURDIR)/$(MLFLOW_VENV)/bin/mlflow $(PY) -m pytest -q -p no:cacheprovider tests/e2e
 
 bench: venv
