@@ -72,7 +72,8 @@ def test_backend_option_table_matches_the_pinned_sources(stack, env, version, tm
     if not source or not Path(source).is_dir():
         pytest.skip(f"{env} not set to a checkout of the pinned {stack} sources")
     out = tmp_path / committed.name
-    run = subprocess.run([sys.executable, str(ROOT / "tools" / "option_tables.py"), stack, source, str(out), version],
+    commit = json.loads(committed.read_text())["source"]["commit"]
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "option_tables.py"), stack, source, str(out), version, commit],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     assert out.read_text() == committed.read_text()

@@ -24,8 +24,11 @@ parser's error when it refuses one.
 
 TGI and OVMS (from their pinned sources, a directory holding the repository at the pinned tag):
 
-    python3 tools/option_tables.py tgi  <text-generation-inference checkout>  kserve_intel/catalog/data/options/tgi-3.3.7.json
-    python3 tools/option_tables.py ovms <model_server checkout>               kserve_intel/catalog/data/options/ovms-2026.3.json
+    python3 tools/option_tables.py tgi  <checkout> kserve_intel/catalog/data/options/tgi-3.3.7.json 3.3.7 <commit>
+    python3 tools/option_tables.py ovms <checkout> kserve_intel/catalog/data/options/ovms-2026.3.json 2026.3 <commit>
+
+(<checkout>: a directory holding launcher/src/main.rs, resp. src/cli_parser.cpp and src/graph_export/, at the
+pinned tag; <commit>: the tag's commit, recorded in the table's `source`.)
 
 These read clap's `#[clap(...)]` attributes of launcher/src/main.rs `struct Args`, and cxxopts'
 `add_options()` blocks of src/cli_parser.cpp (+ src/graph_export/*cli_parser.cpp), statically.
@@ -41,6 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMAT = 1
+REPOS = {"tgi": "huggingface/text-generation-inference", "ovms": "openvinotoolkit/model_server"}
 
 
 def _write(table: dict, out: str) -> None:
@@ -276,6 +280,7 @@ def tgi_table(source: Path, version: str) -> dict:
             break
     body = body[:end]
     options = {}
+    shorts: dict[str, str] = {}
     # Each field: attributes (doc comments and #[clap(...)]) then `name: Type,`
     field = re.compile(r"((?:\s*(?:///[^\n]*|#\[[^\n]*(?:\n(?!\s*(?:pub\s+)?\w+\s*:)[^\n]*)*))*)\s*(?:pub\s+)?(\w+)\s*:\s*([^,\n]+(?:<[^>]*>)?)\s*,")
     for match in field.finditer(body):
@@ -287,9 +292,15 @@ def tgi_table(source: Path, version: str) -> dict:
             continue
         long_name = "--" + (_unquote(attrs["long"]) if isinstance(attrs.get("long"), str) else name.replace("_", "-"))
         strings = [long_name]
+        short_conflict = None
         if "short" in attrs:
-            short = _unquote(attrs["short"]) if isinstance(attrs["short"], str) else name[0]
-            strings.append("-" + short.strip("'"))
+            short = "-" + (_unquote(attrs["short"]) if isinstance(attrs["short"], str) else name[0]).strip("'")
+            if short in shorts:
+                # Two fields derive the same short; clap's lookup finds the first declared one.
+                short_conflict = f"{short} is also derived for {shorts[short]}, declared first, which takes it"
+            else:
+                shorts[short] = long_name
+                strings.append(short)
         env = None
         if "env" in attrs:
             env = _unquote(attrs["env"]) if isinstance(attrs["env"], str) else name.upper()
@@ -313,6 +324,14 @@ def tgi_table(source: Path, version: str) -> dict:
             "env": env,
             "equals": {s: not is_bool for s in strings},
         }
+        if short_conflict:
+            options[long_name]["short_conflict"] = short_conflict
+    # clap's own flags (#[clap(author, version, ...)] on struct Args adds --version).
+    for long_name, short, dest in (("--help", "-h", "help"), ("--version", "-V", "version")):
+        options[long_name] = {"dest": dest, "option_strings": [long_name, short], "negative": [], "action": "clap builtin",
+                              "kind": dest, "takes_value": False, "nargs": 0, "type": None, "value_enum": False,
+                              "choices": None, "default": None, "required": False, "deprecated": False, "env": None,
+                              "equals": {long_name: False, short: False}}
     return {"format": FORMAT, "stack": "tgi", "version": version,
             "parser": "clap derive: launcher/src/main.rs struct Args (read statically)",
             "options": dict(sorted(options.items()))}
@@ -323,6 +342,38 @@ def tgi_table(source: Path, version: str) -> dict:
 _CXXOPT = re.compile(r'\(\s*"(?P<names>[^"]+)"\s*,\s*(?P<help>(?:"(?:[^"\\]|\\.)*"\s*)+)(?:,\s*(?P<value>cxxopts::value<(?P<type>[^>]+(?:<[^>]*>)?)>\(\)(?P<chain>(?:->\w+\([^()]*\))*)))?\s*,?\s*(?:"(?P<metavar>[^"]*)")?\s*\)')
 
 
+def _cxxopts_blocks(text: str):
+    """Each `add_options(...)` chain up to its `;` (outside string literals), with a function telling,
+    for a position in it, the preprocessor symbol (#ifdef X) the option is compiled under, if any."""
+    for start in [m.end() for m in re.finditer(r"add_options\(", text)]:
+        in_string, escape, end = False, False, len(text)
+        for i in range(start, len(text)):
+            ch = text[i]
+            if in_string:
+                if escape:
+                    escape = False
+                elif ch == "\\":
+                    escape = True
+                elif ch == '"':
+                    in_string = False
+            elif ch == '"':
+                in_string = True
+            elif ch == ";":
+                end = i
+                break
+        body = text[start:end]
+        guards = [(m.start(), m.group(1)) for m in re.finditer(r"^\s*#\s*ifdef\s+(\w+)", body, re.M)]
+        closes = [m.start() for m in re.finditer(r"^\s*#\s*endif", body, re.M)]
+
+        def condition(pos, guards=guards, closes=closes):
+            for (g_start, name) in guards:
+                g_end = min([c for c in closes if c > g_start], default=len(body))
+                if g_start < pos < g_end:
+                    return name
+            return None
+        yield re.sub(r"^\s*#.*$", lambda m: " " * len(m.group(0)), body, flags=re.M), condition
+
+
 def ovms_table(source: Path, version: str) -> dict:
     files = [source / "src" / "cli_parser.cpp", *sorted((source / "src" / "graph_export").glob("*cli_parser.cpp"))]
     options = {}
@@ -330,8 +381,8 @@ def ovms_table(source: Path, version: str) -> dict:
         if not path.exists():
             continue
         text = path.read_text()
-        for block in re.finditer(r"add_options\([^)]*\)(?P<body>(?:\s*\((?:[^()]|\([^()]*\)|\((?:[^()]|\([^()]*\))*\))*\))+)\s*;", text):
-            for match in _CXXOPT.finditer(block.group("body")):
+        for body, condition in _cxxopts_blocks(text):
+            for match in _CXXOPT.finditer(body):
                 names = [n.strip() for n in match.group("names").split(",")]
                 long_name = "--" + max(names, key=len)
                 strings = [long_name] + ["-" + n for n in names if len(n) == 1]
@@ -355,6 +406,7 @@ def ovms_table(source: Path, version: str) -> dict:
                     # cxxopts: `--opt=value` for every option; a bool takes `--flag` or `--flag=false`.
                     "equals": {s: True for s in strings},
                     "file": str(path.relative_to(source)),
+                    "only_if_defined": condition(match.start()),
                 }
     return {"format": FORMAT, "stack": "ovms", "version": version,
             "parser": "cxxopts add_options: src/cli_parser.cpp + src/graph_export/*cli_parser.cpp (read statically)",
@@ -375,6 +427,7 @@ def main(argv: list[str]) -> int:
     source, out = Path(argv[1]), argv[2]
     version = argv[3] if len(argv) > 3 else out.rsplit("/", 1)[-1].split("-", 1)[-1].removesuffix(".json")
     table = tgi_table(source, version) if argv[0] == "tgi" else ovms_table(source, version)
+    table["source"] = {"repo": REPOS[argv[0]], "tag": f"v{version}", "commit": argv[4] if len(argv) > 4 else None}
     _write(table, out)
     return 0
 
