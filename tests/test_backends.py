@@ -105,9 +105,9 @@ def cxxopts_parse(args: list[str]) -> dict[str, str | bool]:
 
 
 def test_the_derived_option_sets_cite_their_source_and_parse_as_upstream_does():
-    for name, repo, tag in (("tgi-3.3.7-launcher-flags", "huggingface/text-generation-inference", "v3.3.7"),
-                            ("ovms-2026.3-cli-flags", "openvinotoolkit/model_server", "v2026.3")):
-        source = json.loads((DATA / f"{name}.json").read_text())["source"]
+    for name, repo, tag in (("tgi-3.3.7", "huggingface/text-generation-inference", "v3.3.7"),
+                            ("ovms-2026.3", "openvinotoolkit/model_server", "v2026.3")):
+        source = json.loads((DATA / "options" / f"{name}.json").read_text())["source"]
         assert (source["repo"], source["tag"]) == (repo, tag) and len(source["commit"]) == 40
     assert TGI_FLAGS["--json-output"] is False and TGI_FLAGS["--sharded"] is True
     assert OVMS_FLAGS["--metrics_enable"] is False and "--weight-format" in OVMS_FLAGS

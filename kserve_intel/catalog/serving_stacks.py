@@ -14,16 +14,12 @@ rules/serving_stacks.py. Another backend (TGI, OVMS, ...) is another `ServingSta
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
+from .options import OptionTable, option_table
 from .platforms import CACHE_MOUNT_PATH, COMMON_ENV, SERVING_PORT, XEON, PlatformProfile
-
-DATA = Path(__file__).parent / "data"
-
 
 @dataclass(frozen=True)
 class Tuned:
@@ -82,6 +78,13 @@ class ServingStack:
     format_prefix: str = "vllm"
     # A runtime from runtimes.custom: its index there, for messages; None for built-in stacks.
     custom_index: int | None = None
+    # The server's option table (data/options/<name>.json, generated from its real parser): how extraArgs are
+    # read and checked (rules/flags.py). None: a custom runtime, whose server the program does not know.
+    option_table_name: str | None = None
+
+    @property
+    def options(self) -> OptionTable | None:
+        return option_table(self.option_table_name) if self.option_table_name else None
 
     def tuning(self, platform: str, tensor_parallel_size: int) -> Tuned:
         sizes = sorted(tp for (p, tp) in self.tuned if p == platform and tp <= tensor_parallel_size)
@@ -156,6 +159,7 @@ VLLM_0_33 = ServingStack(
     # CAP_SYS_NICE. RuntimeDefault seccomp stays (docs/serving-stacks.md "Pod security per stack").
     capabilities=("SYS_NICE",),
     parser_version="0.33.0",
+    option_table_name="vllm-0.33.0",
     # CPU docs: --max-num-seqs 128 and --max-num-batched-tokens 2048 per rank.
     tuned=MappingProxyType({
         ("xeon", 2): Tuned(args=("--max-num-batched-tokens", "4096", "--max-num-seqs", "256")),
@@ -183,6 +187,7 @@ VLLM_0_10 = ServingStack(
     }),
     rejected_env=MappingProxyType({}),
     parser_version="0.10.2",
+    option_table_name="vllm-0.10.2",
     description="vLLM 0.10.2 CPU image (September 2025), the previous default",
 )
 
@@ -251,6 +256,7 @@ VLLM_GAUDI_0_26 = ServingStack(
         "VLLM_PROMPT_SEQ_BUCKET_MAX": "renamed VLLM_PROMPT_QUERY_BUCKET_MAX in vllm-gaudi",
     }),
     parser_version="0.26.0",
+    option_table_name="vllm-0.26.0",
     # The launcher's table: 8B at TP 1, 70B at TP 4 (validated), TP 8 (not validated upstream).
     tuned=MappingProxyType({
         ("gaudi", 1): _plugin_row("0.88", 96, "0.04", False),
@@ -305,6 +311,7 @@ VLLM_FORK_1_22 = ServingStack(
     # v0.9.0.1+Gaudi-1.22.0 (commit 2e9b2b3d) against upstream 0.9.0.1's: these are every option
     # string the fork has and upstream lacks (none the other way). Value: True if it takes a value.
     parser_version="0.9.0.1",
+    option_table_name="vllm-0.9.0.1",
     extra_known_args=MappingProxyType({
         "--use-padding-aware-scheduling": False,  # SchedulerConfig (fork vllm/config.py)
         "--max-num-prefill-seqs": True,  # SchedulerConfig
@@ -326,23 +333,21 @@ VLLM_FORK_1_22 = ServingStack(
 )
 
 
-def _option_specs(name: str) -> Mapping[str, Mapping]:
-    """A launcher's options, derived from its pinned source (kserve_intel/catalog/data/<name>.json)."""
-    return json.loads((DATA / f"{name}.json").read_text())["flags"]
-
-
 def _flags(name: str) -> Mapping[str, bool]:
-    """Option -> whether it takes a value."""
-    return MappingProxyType({flag: spec["value"] for flag, spec in _option_specs(name).items()})
+    """A launcher's long options -> whether each takes a value (from its option table)."""
+    table = option_table(name)
+    return MappingProxyType({s: table.options[k].takes_value for s, k in sorted(table.index.items())
+                             if s.startswith("--")})
 
 
-TGI_FLAGS = _flags("tgi-3.3.7-launcher-flags")
+TGI_FLAGS = _flags("tgi-3.3.7")
 
 
-TGI_REPEATABLE = frozenset(f for f, spec in _option_specs("tgi-3.3.7-launcher-flags").items() if spec.get("repeat"))
+TGI_REPEATABLE = frozenset(s for s, k in option_table("tgi-3.3.7").index.items()
+                           if k in (option_table("tgi-3.3.7").repeatable or ()))
 
 
-OVMS_FLAGS = _flags("ovms-2026.3-cli-flags")
+OVMS_FLAGS = _flags("ovms-2026.3")
 
 
 _TGI_RESERVED = {
@@ -387,6 +392,7 @@ TGI_3_3 = ServingStack(
     rejected_env=MappingProxyType({}),
     listen_args=("--hostname", "0.0.0.0", "--port", str(SERVING_PORT), "--json-output"),
     known_args=TGI_FLAGS,
+    option_table_name="tgi-3.3.7",
     repeatable_args=TGI_REPEATABLE,
     reserved_args=MappingProxyType(_TGI_RESERVED),
     reserved_env=MappingProxyType(_TGI_RESERVED_ENV),
@@ -459,6 +465,7 @@ OVMS_2026_3 = ServingStack(
     health_path="/v2/health/ready",
     listen_args=("--rest_port", str(SERVING_PORT), "--rest_bind_address", "0.0.0.0", "--metrics_enable"),
     known_args=OVMS_FLAGS,
+    option_table_name="ovms-2026.3",
     reserved_args=MappingProxyType(_OVMS_RESERVED),
     reserved_env=MappingProxyType({"OVMS_MODEL_REPOSITORY_PATH": "storage", "API_KEY": "(Secrets, not env)"}),
     format_prefix="ovms",

@@ -9,9 +9,12 @@ from typing import Iterable, Mapping
 
 from ..catalog.platforms import PlatformProfile
 from ..catalog.serving_stacks import BUILT_IN_BACKENDS, STACKS, ServingStack, default_stack, offered, software_release
+from ..catalog.options import PLATFORM_VALUES
+from ..config.reserved import RESERVED_ARGS, RESERVED_VLLM_ONLY
 from ..config.stack import StackConfig
 from ..errors import ConfigIssue
 from .custom_runtimes import custom_stacks
+from .flags import read_args
 
 
 def available(config: StackConfig) -> Mapping[str, ServingStack]:
@@ -94,30 +97,52 @@ def _backend_issue(config: StackConfig, key: str, backend: str) -> ConfigIssue |
                        "runtime under runtimes.custom)", backend)
 
 
-def _arg_issues(stack: ServingStack, source: str, args: list[str]) -> Iterable[ConfigIssue]:
-    seen: set[str] = set()
-    for arg in args:
-        flag = arg.split("=", 1)[0]
-        if stack.repeatable_args is not None and flag.startswith("-"):
-            if flag in seen and flag not in stack.repeatable_args:
-                yield ConfigIssue(f"{source}.extraArgs", f"{flag} is given twice; {stack.server}'s launcher refuses a "
-                                  "repeated option (give it once)", arg)
-            seen.add(flag)
-        if stack.known_args is None:  # vLLM: the flags its version dropped
-            reason = stack.rejects_arg(arg)
-            if reason:
-                yield ConfigIssue(f"{source}.extraArgs", f"{flag} is not accepted by serving stack {stack.name} "
-                                  f"({stack.server}): {reason}", arg)
+def reserved_options(stack: ServingStack) -> dict[str, tuple[str, str]]:
+    """Option key -> (the reserved spelling, the config key to use instead), for the stack's parser."""
+    table = stack.options
+    reserved = dict(stack.reserved_args) if stack.backend != "vllm" else {**RESERVED_ARGS, **RESERVED_VLLM_ONLY}
+    found: dict[str, tuple[str, str]] = {}
+    for spelling, use in reserved.items():
+        option = table.by_spelling(spelling) if table is not None else None
+        if option is not None:
+            found.setdefault(option.key, (spelling, use))
+    return found
+
+
+def _arg_issues(stack: ServingStack, platform: str, source: str, args: list[str]) -> Iterable[ConfigIssue]:
+    """extraArgs read as the stack's server reads them (rules/flags.py): one issue per problem."""
+    key = f"{source}.extraArgs"
+    table = stack.options
+    if table is None:  # a custom runtime: its server is not known; the program's own options stay its own
+        for arg in args:
+            flag = arg.split("=", 1)[0].replace("_", "-")
+            if flag in RESERVED_ARGS:
+                yield ConfigIssue(key, f"{flag} is set by the program; use {RESERVED_ARGS[flag]} instead", arg)
+        return
+    gone = {arg for arg in args if arg.startswith("-") and stack.rejects_arg(arg)}
+    read = read_args(table, args, stack.extra_known_args)
+    for problem in read.problems:
+        if problem.arg in gone:
+            flag = problem.arg.split("=", 1)[0]
+            yield ConfigIssue(key, f"{flag} is not accepted by serving stack {stack.name} ({stack.server}): "
+                              f"{stack.rejects_arg(problem.arg)}", problem.arg)
+        else:
+            yield ConfigIssue(key, f"{problem.message} (serving stack {stack.name})", problem.arg)
+    reserved = reserved_options(stack)
+    for given in read.options:
+        name = given.written.split("=", 1)[0]
+        if given.option.key in reserved:
+            spelling, use = reserved[given.option.key]
+            same = name == spelling or name == given.option.key
+            what = name if same else f"{name} (read by {stack.server} as {given.spelling}, i.e. {spelling})"
+            yield ConfigIssue(key, f"{what} is set by the program for serving stack {stack.name}; use {use} instead",
+                              given.shown)
             continue
-        if not flag.startswith("-"):
-            continue  # a value of the option before it
-        if flag in stack.reserved_args:
-            yield ConfigIssue(f"{source}.extraArgs", f"{flag} is set by the program for serving stack {stack.name}; "
-                              f"use {stack.reserved_args[flag]} instead", arg)
-        elif flag not in stack.known_args:
-            yield ConfigIssue(f"{source}.extraArgs", f"{flag} is not an option of {stack.server} (serving stack "
-                              f"{stack.name}; options are spelled as its launcher does, e.g. "
-                              f"{', '.join(list(stack.known_args)[:3])})", arg)
+        allowed = PLATFORM_VALUES.get((platform, given.option.dest)) if stack.backend == "vllm" else None
+        if allowed is not None and given.value is not None and not (given.dotted or given.refused) and \
+                not allowed.allows(given.value):
+            yield ConfigIssue(key, f"{given.spelling} {given.value} is not accepted on {platform}; allowed: "
+                              f"{allowed.describe()} ({allowed.why})", given.shown)
 
 
 def serving_stack_checks(config: StackConfig) -> Iterable[ConfigIssue]:
@@ -158,7 +183,7 @@ def serving_stack_checks(config: StackConfig) -> Iterable[ConfigIssue]:
             (f"models[{i}].canary", (model.canary.extra_args or []) if model.canary else [],
              (model.canary.env or {}) if model.canary else {}),
         ):
-            yield from _arg_issues(stack, source, args)
+            yield from _arg_issues(stack, platform, source, args)
             for key in env:
                 if key in stack.rejected_env:
                     yield ConfigIssue(f"{source}.env", f"{key} is not read by serving stack {stack.name} "
