@@ -271,6 +271,10 @@ def build_plan(config: StackConfig, stack: str = "", shapes: Mapping[str, ModelS
         for i, m in enumerate(config.models)
     )
     issues.extend(names.model_name_collisions(models))
+    issues.extend(names.derived_name_collisions(
+        models, kserve_release.supports_spec_canary and not config.kserve.serverless))
+    issues.extend(names.served_name_collisions(models))
+    issues.extend(names.runtime_name_collisions(runtime_plans.values()))
     issues.extend(lora_rules.namespace_collisions(models))
     if config.kserve.serverless and config.kserve.knative_source == "existing" and any(
             m.lora is not None and m.lora.via_storage_uris for m in models):

@@ -169,7 +169,8 @@ def test_xeon_isvc_is_guaranteed_qos_with_whole_cpus():
 def test_precedence_platform_then_catalogue_then_model_config():
     plan = make_plan("xeon", models=[
         "Qwen/Qwen3-Coder-30B-A3B-Instruct",
-        {"id": "Qwen/Qwen3-Coder-30B-A3B-Instruct", "name": "coder-custom", "maxModelLen": 4096,
+        {"id": "Qwen/Qwen3-Coder-30B-A3B-Instruct", "name": "coder-custom", "servedModelName": "coder-custom",
+         "maxModelLen": 4096,
          "extraArgs": ["--max-num-seqs", "4"], "env": {"VLLM_CPU_KVCACHE_SPACE": "20"},
          # 96Gi: 57 GiB of bf16 weights + 20 GiB KV + runtime (64Gi is refused by the capacity rule).
          "resources": {"requests": {"memory": "96Gi"}, "limits": {"memory": "96Gi"}}},

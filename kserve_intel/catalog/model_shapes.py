@@ -172,8 +172,9 @@ def _catalogue_shapes() -> Mapping[str, ModelShape]:
         moe = facts.get("moe") or {}
         config = {**facts, **moe}
         source = facts.get("source") or {}
-        where = source.get("read_from") or "not read (see the entry's `unverified`)"
-        shape = shape_from_config(model_id, config, f"catalogue (model_shapes.yaml; read from {where})")
+        where = (f"catalogue: config.json read from {source['read_from']}" if source.get("read_from") else
+                 "catalogue: facts not read from a copy of its config.json (model_shapes.yaml `unverified`)")
+        shape = shape_from_config(model_id, config, where)
         assert shape is not None, model_id
         total = (facts.get("parameters") or {}).get("total")
         shapes[model_id.lower()] = ModelShape(**{**shape.__dict__, "parameters": total or shape.parameters,
@@ -183,7 +184,7 @@ def _catalogue_shapes() -> Mapping[str, ModelShape]:
         if base is not None:
             bits = 4.0 if "int4" in str(facts.get("weight_format", "")) else 8.0
             shapes[repo.lower()] = ModelShape(**{**base.__dict__, "id": repo, "quantized_bits": bits,
-                                                 "source": f"catalogue (model_shapes.yaml; as {base.id})"})
+                                                 "source": f"catalogue: {base.id}'s facts (an OpenVINO export keeps its config.json)"})
     return MappingProxyType(shapes)
 
 

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .options import OptionTable, option_table
-from .platforms import CACHE_MOUNT_PATH, COMMON_ENV, SERVING_PORT, XEON, PlatformProfile
+from .platforms import CACHE_MOUNT_PATH, COMMON_ENV, SERVER_ENV, SERVING_PORT, XEON, PlatformProfile
 
 @dataclass(frozen=True)
 class Tuned:
@@ -99,6 +99,12 @@ class ServingStack:
         caps = tuple(dict.fromkeys(profile.capabilities + self.capabilities))
         return replace(profile, image=self.image, args=self.args, env=MappingProxyType(dict(self.env)),
                        capabilities=caps, command=self.command, model_positional=self.model_positional)
+
+    @property
+    def app_name(self) -> str:
+        """The `app.kubernetes.io/name` of its pods: the server's own name, never another backend's."""
+        names = {"vllm": "vllm", "tgi": "text-generation-inference", "ovms": "openvino-model-server"}
+        return names.get(self.backend, self.name)
 
     @property
     def server(self) -> str:
@@ -371,8 +377,12 @@ _TGI_RESERVED_ENV = {
 
 
 _TGI_WARNING = ("TGI is in maintenance mode upstream since December 2025 (minor fixes only; Hugging Face "
-                "recommends vLLM) and its Gaudi image runs Gaudi software 1.21.0, older than the vLLM stack's "
-                "1.24.1: prefer backend vllm unless you must keep a TGI deployment")
+                "recommends vLLM): prefer backend vllm unless you must keep a TGI deployment")
+
+
+_TGI_GAUDI_WARNING = ("TGI is in maintenance mode upstream since December 2025 (minor fixes only; Hugging Face "
+                      "recommends vLLM) and its Gaudi image runs Gaudi software 1.21.0, older than the vLLM stack's "
+                      "1.24.1: prefer backend vllm unless you must keep a TGI deployment")
 
 
 TGI_3_3 = ServingStack(
@@ -387,7 +397,8 @@ TGI_3_3 = ServingStack(
     command=("text-generation-launcher",),
     model_positional=False,
     args=(),
-    env=MappingProxyType({**COMMON_ENV, "HUGGINGFACE_HUB_CACHE": f"{CACHE_MOUNT_PATH}/hub"}),
+    # TGI's Python server (torch) asks getpass.getuser() too: its own LOGNAME, none of vLLM's variables.
+    env=MappingProxyType({**SERVER_ENV, "LOGNAME": "tgi", "HUGGINGFACE_HUB_CACHE": f"{CACHE_MOUNT_PATH}/hub"}),
     rejected_args=MappingProxyType({}),
     rejected_env=MappingProxyType({}),
     listen_args=("--hostname", "0.0.0.0", "--port", str(SERVING_PORT), "--json-output"),
@@ -407,12 +418,14 @@ TGI_GAUDI_3_3 = replace(
     name="tgi-gaudi-3.3",
     platforms=("gaudi", "gaudi3"),
     gaudi_software="1.21.0",  # Dockerfile_gaudi at v3.3.7: ARG HABANA_VERSION=1.21.0, PyTorch 2.6.0
+    warning=_TGI_GAUDI_WARNING,
     image="ghcr.io/huggingface/text-generation-inference:3.3.7-gaudi",
     # Not the image's /tgi-entrypoint.sh: it runs ldconfig (root) and sets PT_HPU_ENABLE_LAZY_COLLECTIVES
     # only for the literal argument `--sharded true`; the program sets that variable itself for TP > 1.
     command=("text-generation-launcher",),
     env=MappingProxyType({
-        **COMMON_ENV,
+        **SERVER_ENV,
+        "LOGNAME": "tgi",
         "HUGGINGFACE_HUB_CACHE": f"{CACHE_MOUNT_PATH}/hub",
         "PT_HPU_RECIPE_CACHE_CONFIG": f"{CACHE_MOUNT_PATH}/recipe_cache,false,1024",
     }),
@@ -456,7 +469,7 @@ OVMS_2026_3 = ServingStack(
     model_positional=False,
     args=("--model_repository_path", f"{CACHE_MOUNT_PATH}/models", "--task", "text_generation",
           "--target_device", "CPU"),
-    env=MappingProxyType(dict(COMMON_ENV)),
+    env=MappingProxyType(dict(SERVER_ENV)),
     rejected_args=MappingProxyType({}),
     rejected_env=MappingProxyType({}),
     # src/http_rest_api_handler.cpp + src/llm/servable.cpp @v2026.3: /v1/chat/completions (added in
@@ -505,3 +518,46 @@ def default_stack(platform: str, gaudi_software: str | None = None, backend: str
         if matching:
             return matching[0]
     return stacks[0]
+
+
+def image_repository(image: str) -> str:
+    """`registry/repo:tag@sha256:...` -> `registry/repo`."""
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+
+
+# Repository names that say which hardware an image is built for (besides the stacks' own images).
+_IMAGE_MARKERS: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
+    (("gaudi", "habana"), frozenset({"gaudi", "gaudi3"})),
+    (("cuda", "rocm", "nvidia"), frozenset()),
+    (("-cpu", "cpu-", "openvino/"), frozenset({"xeon"})),
+)
+
+
+# Upstream's CUDA image: the CPU one is vllm/vllm-openai-cpu.
+_CUDA_REPOSITORIES = frozenset({"vllm/vllm-openai", "docker.io/vllm/vllm-openai"})
+
+
+def image_platforms(image: str) -> frozenset[str] | None:
+    """The platforms an image runs on, when the program knows: a built-in stack's image, a repository only one
+    platform family's stacks use, or a name or tag that says its hardware (gaudi/habana, cpu, cuda/rocm); None
+    when it cannot tell."""
+    reference = image.split("@", 1)[0]
+    by_image: dict[str, set[str]] = {}
+    by_repo: dict[str, set[str]] = {}
+    for stack in STACKS.values():
+        by_image.setdefault(stack.image, set()).update(stack.platforms)
+        by_repo.setdefault(image_repository(stack.image), set()).update(stack.platforms)
+    repo = image_repository(image)
+    if reference in by_image:
+        return frozenset(by_image[reference])
+    if repo in _CUDA_REPOSITORIES:
+        return frozenset()
+    lowered = reference.lower()
+    for markers, platforms in _IMAGE_MARKERS:
+        if any(marker in lowered for marker in markers):
+            return platforms
+    if repo in by_repo and (by_repo[repo] <= {"xeon"} or by_repo[repo] <= {"gaudi", "gaudi3"}):
+        return frozenset(by_repo[repo])
+    return None

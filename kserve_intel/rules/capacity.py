@@ -78,7 +78,8 @@ class Capacity:
         if self.cards:
             return (f"capacity {name}: weights {self.weights_gib:.1f} GiB ({self.weights_per_card_gib:.1f} GiB per card), "
                     f"KV cache {self.kv_per_card_gib:.1f} GiB per card ({self.kv_one_request_gib:.2f} GiB for one "
-                    f"{self.max_model_len}-token request), {self.cards} cards x {self.hbm_per_card_gib:.0f} GiB HBM "
+                    f"{self.max_model_len}-token request), {self.cards} card{'s' if self.cards != 1 else ''} x "
+                    f"{self.hbm_per_card_gib:.0f} GiB HBM "
                     f"at utilisation {self.utilisation:g}")
         return (f"capacity {name}: weights {self.weights_gib:.1f} GiB, KV cache {self.kv_gib:.1f} GiB "
                 f"({self.ranks} rank(s) x {self.kv_per_rank_gib:g} GiB), memory needed {self.memory_needed_gib:.1f} GiB "
@@ -293,3 +294,18 @@ def _gaudi(path, platform, stack, tp, pp, nodes, max_len, weights, one_request, 
 def capacity_lines(models: Iterable[Any]) -> list[str]:
     """The preview line of every model with a capacity (duck-typed model plans)."""
     return [m.capacity.line(m.name) for m in models if getattr(m, "capacity", None) is not None]
+
+
+def capacity_output(models: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """The `capacity` stack output: per model name, what its pod needs and gets, or why it was not computed."""
+    out: dict[str, dict[str, Any]] = {}
+    for m in models:
+        if m.capacity is not None:
+            out[m.name] = {"model": m.id, **m.capacity.output()}
+        elif m.backend != "vllm":
+            out[m.name] = {"model": m.id, "checked": False,
+                           "reason": f"{m.backend} sizes its own memory; the capacity rule models vLLM"}
+        else:
+            out[m.name] = {"model": m.id, "checked": False,
+                           "reason": "model shape unknown (not in the catalogue and its config.json was not read)"}
+    return out

@@ -164,18 +164,22 @@ def serving_stack_checks(config: StackConfig) -> Iterable[ConfigIssue]:
             return
     if config.gaudi_software is not None and not platform.startswith("gaudi"):
         yield ConfigIssue("gaudiSoftware", f"has no effect on {platform}; remove it", config.gaudi_software)
+    resolvable = True
     for i, model in enumerate(config.models):
         if model.serving_stack is not None and model.serving_stack not in names:
             yield ConfigIssue(f"models[{i}].servingStack", allowed, model.serving_stack)
+            resolvable = False
             continue
         if model.backend is not None:
             issue = _backend_issue(config, f"models[{i}].backend", model.backend)
             if issue:
                 yield issue
+                resolvable = False
                 continue
             if model.serving_stack is not None and not _means(STACKS[model.serving_stack], model.backend):
                 yield ConfigIssue(f"models[{i}].servingStack", f"runs {STACKS[model.serving_stack].backend}, not "
                                   f"models[{i}].backend {model.backend}; set one of the two", model.serving_stack)
+                resolvable = False
                 continue
         stack = resolve_model(config, model)
         for source, args, env in (
@@ -191,23 +195,41 @@ def serving_stack_checks(config: StackConfig) -> Iterable[ConfigIssue]:
                 elif key in stack.reserved_env:
                     yield ConfigIssue(f"{source}.env", f"{key} is set by the program for serving stack "
                                       f"{stack.name}; use {stack.reserved_env[key]} instead", key)
+    if resolvable and platform.startswith("gaudi"):
+        yield from gaudi_software_issues(config)
+
+
+def gaudi_software_issues(config: StackConfig) -> Iterable[ConfigIssue]:
+    """A stack in use that the declared nodes cannot run: its pods would fail on them, so it is refused, naming
+    the key that chose the stack and gaudiSoftware."""
+    declared = config.gaudi_software
+    if not declared:
+        return
+    wide = resolve(config)
+    for stack in in_use(config):
+        if not stack.gaudi_software or software_release(declared) == software_release(stack.gaudi_software):
+            continue
+        users = [i for i, m in enumerate(config.models) if resolve_model(config, m).name == stack.name]
+        if stack.name == wide.name and (not users or any(not (config.models[i].serving_stack or
+                                                              config.models[i].backend) for i in users)):
+            key = "servingStack" if config.serving_stack else "backend" if config.backend else "gaudiSoftware"
+        else:
+            i = users[0]
+            key = f"models[{i}].servingStack" if config.models[i].serving_stack else f"models[{i}].backend"
+        matching = [s.name for s in offered(config.platform, stack.backend)
+                    if s.gaudi_software and software_release(s.gaudi_software) == software_release(declared)]
+        allowed = (f"pick {', '.join(matching)} (built for {software_release(declared)})" if matching else
+                   f"use another backend: no {stack.backend} stack is built for Gaudi software "
+                   f"{software_release(declared)}")
+        yield ConfigIssue(key, f"runs serving stack {stack.name}, built for Gaudi software {stack.gaudi_software} "
+                          f"(driver, firmware and Gaudi operator), but gaudiSoftware says the nodes run {declared}: "
+                          f"its pods would fail on those nodes; allowed: nodes upgraded and gaudiSoftware set to match, "
+                          f"or {allowed}", stack.name)
 
 
 def serving_stack_warnings(config: StackConfig) -> list[str]:
-    """What `pulumi up` warns about: a stack in use that the declared nodes cannot run."""
-    declared = config.gaudi_software
+    """What `pulumi up` says whenever a model runs a stack with a warning of its own (upstream's maintenance mode)."""
     warnings = []
-    for stack in in_use(config):
-        if declared and stack.gaudi_software and software_release(declared) != software_release(stack.gaudi_software):
-            users = [f"models[{i}]" for i, m in enumerate(config.models) if resolve_model(config, m).name == stack.name]
-            chosen = "servingStack" if stack.name == resolve(config).name else " and ".join(f"{u}.servingStack" for u in users)
-            warnings.append(
-                f"{chosen} {stack.name} needs Gaudi software {stack.gaudi_software} (driver, firmware and "
-                f"Gaudi operator) but gaudiSoftware says the nodes run {declared}; its pods will fail on those "
-                f"nodes. Upgrade the nodes or pin the stack that matches them: "
-                + ", ".join(s.name for s in offered(config.platform)
-                            if s.gaudi_software and software_release(s.gaudi_software) == software_release(declared))
-            )
     for stack in in_use(config):
         if stack.warning:
             users = [f"models[{i}]" for i, m in enumerate(config.models) if resolve_model(config, m).name == stack.name]
