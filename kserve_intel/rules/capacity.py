@@ -183,7 +183,8 @@ def resource_issues(path: str, platform: str, accelerator: str | None,
                                           "positive quantity", quantity))
     requests, limits = resources.get("requests", {}), resources.get("limits", {})
     for name in ("cpu", "memory"):
-        if name in requests and name in limits and quantity_bytes(requests[name]) > quantity_bytes(limits[name]):
+        if name in requests and name in limits and quantity_bytes(limits[name]) > 0 and \
+                quantity_bytes(requests[name]) > quantity_bytes(limits[name]):
             issues.append(ConfigIssue(f"{path}.resources.requests.{name}", f"is above limits.{name} "
                                       f"({limits[name]}); Kubernetes refuses such a pod; allowed: at most "
                                       f"{limits[name]}", requests[name]))
