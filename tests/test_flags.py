@@ -40,7 +40,9 @@ def refusal(platform, model, **extra):
 # (platform, serving stack, model keys, fragments of the one message, the key path)
 REFUSED = [
     # The issue's examples: short aliases and = forms of reserved options.
-    ("xeon", "vllm-0.33", {"extraArgs": ["-tp", "4"]}, ["-tp", "use tensorParallelSize instead"], "extraArgs"),
+    ("xeon", "vllm-0.33", {"extraArgs": ["-tp", "4"]},
+     ["-tp (vLLM 0.33.0's alias of --tensor-parallel-size) is set by the program", "use tensorParallelSize instead"],
+     "extraArgs"),
     ("xeon", "vllm-0.33", {"extraArgs": ["-pp=2"]}, ["-pp", "use pipelineParallelSize"], "extraArgs"),
     ("xeon", "vllm-0.33", {"extraArgs": ["--tensor-parallel-size=4"]}, ["use tensorParallelSize"], "extraArgs"),
     ("xeon", "vllm-0.33", {"extraArgs": ["--tensor_parallel_size=4"]}, ["--tensor-parallel-size", "tensorParallelSize"],
@@ -55,7 +57,7 @@ REFUSED = [
     ("gaudi", "vllm-fork-1.22", {"extraArgs": ["-tp=8"]}, ["use tensorParallelSize"], "extraArgs"),
     ("xeon", "vllm-0.10", {"extraArgs": ["--pipeline_parallel_size", "2"]}, ["use pipelineParallelSize"], "extraArgs"),
     ("xeon", "vllm-0.33", {"extraArgs": ["--config", "/tmp/c.yaml"]}, ["a YAML file of options"], "extraArgs"),
-    ("xeon", "tgi-3.3", {"backend": "tgi", "extraArgs": ["-p", "9000"]}, ["-p (read by TGI 3.3.7 as -p, i.e. --port)"],
+    ("xeon", "tgi-3.3", {"backend": "tgi", "extraArgs": ["-p", "9000"]}, ["-p (TGI 3.3.7's alias of --port)"],
      "extraArgs"),
     # Values: types, choices, the platform's own.
     ("xeon", "vllm-0.33", {"extraArgs": ["--device", "cuda"]}, ["--device is ambiguous", "--device-ids"], "extraArgs"),

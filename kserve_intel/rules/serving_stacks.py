@@ -133,8 +133,14 @@ def _arg_issues(stack: ServingStack, platform: str, source: str, args: list[str]
         name = given.written.split("=", 1)[0]
         if given.option.key in reserved:
             spelling, use = reserved[given.option.key]
-            same = name == spelling or name == given.option.key
-            what = name if same else f"{name} (read by {stack.server} as {given.spelling}, i.e. {spelling})"
+            if name in (spelling, given.option.key):
+                what = name
+            elif name == given.spelling:
+                what = f"{name} ({stack.server}'s alias of {spelling})"
+            elif given.spelling in (spelling, given.option.key):
+                what = f"{name} (read by {stack.server} as {given.spelling})"
+            else:
+                what = f"{name} (read by {stack.server} as {given.spelling}, i.e. {spelling})"
             yield ConfigIssue(key, f"{what} is set by the program for serving stack {stack.name}; use {use} instead",
                               given.shown)
             continue
