@@ -391,3 +391,13 @@ def test_a_hub_config_parses_to_the_catalogues_facts():
     facts = catalogue_shape("meta-llama/Llama-3.2-1B-Instruct")
     assert (shape.attention_heads, shape.kv_heads, shape.layers, shape.head_dim) == (32, 8, 16, 64)
     assert shape.parameters == facts.parameters == 1235814400
+
+
+def test_every_catalogue_model_and_openvino_repository_has_a_shape():
+    from kserve_intel.catalog.models import CATALOGUE, OPENVINO_REPOS
+
+    missing = [i for i in [*CATALOGUE, *OPENVINO_REPOS.values()] if catalogue_shape(i) is None]
+    assert missing == []
+    for model_id in CATALOGUE:
+        shape = catalogue_shape(model_id)
+        assert shape.parameters and shape.source.startswith("catalogue: "), model_id
