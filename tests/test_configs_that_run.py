@@ -19,6 +19,7 @@ import pytest
 from kserve_intel.builders.model import inference_service
 from kserve_intel.builders.runtime import runtime_objects
 from kserve_intel.catalog.model_shapes import ModelShape, catalogue_shape, shape_from_config
+from kserve_intel.catalog.models import CATALOGUE, OPENVINO_REPOS
 from kserve_intel.errors import ConfigError
 from kserve_intel.load import load_config
 from kserve_intel.plan import build_plan, served_by
@@ -394,8 +395,6 @@ def test_a_hub_config_parses_to_the_catalogues_facts():
 
 
 def test_every_catalogue_model_and_openvino_repository_has_a_shape():
-    from kserve_intel.catalog.models import CATALOGUE, OPENVINO_REPOS
-
     missing = [i for i in [*CATALOGUE, *OPENVINO_REPOS.values()] if catalogue_shape(i) is None]
     assert missing == []
     for model_id in CATALOGUE:
