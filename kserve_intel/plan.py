@@ -405,7 +405,7 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
             issues.extend(capacity_rules.kv_space_issues(path, model.env))
             if model.canary is not None and model.canary.env:
                 issues.extend(capacity_rules.kv_space_issues(f"{path}.canary", model.canary.env))
-        if shape is not None:
+        if shape is not None and per_pod <= max_tp:  # a size the node cannot host is refused once, above
             found, notes = model_shape.shape_issues(path, shape, tp, pp, nodes, max_len, vllm_version,
                                                     {**profile.env, **env}, max_tp, stack.server)
             issues.extend(found)
