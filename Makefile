@@ -25,7 +25,7 @@ PULUMI := engine/with-engine.sh pulumi
 # make cluster KSERVE=v0.13.0: the KServe release the local cluster runs.
 KSERVE ?= v0.20.0
 
-.PHONY: help envs venv checkov mlflow vllm-parsers test e2e scale engine cluster bench bench-engine render validate golden schema smoke preview up destroy down login stack policy-venv
+.PHONY: help envs venv checkov mlflow vllm-parsers option-tables test e2e scale engine cluster bench bench-engine render validate golden schema smoke preview up destroy down login stack policy-venv
 
 help:
 	@echo "make test                    create .venv and run the test suite"
@@ -66,6 +66,10 @@ VLLM_PARSER_VENVS := $(foreach v,$(VLLM_PARSERS),.venv-vllm-$(v)/.installed)
 	$(CACHED_VENV) .venv-vllm-$* vllm $* requirements-vllm-$*.txt
 
 vllm-parsers: $(VLLM_PARSER_VENVS)
+
+# Regenerate the vLLM option tables from the real parsers (tests/test_option_tables.py fails when they differ).
+option-tables: vllm-parsers
+	for v in $(VLLM_PARSERS); do .venv-vllm-$$v/bin/python -O tools/option_tables.py vllm kserve_intel/catalog/data/options/vllm-$$v.json || exit 1; done
 
 # template.db: an empty, migrated MLflow store the tests copy, so no test run waits for migrations.
 $(MLFLOW_VENV)/.installed: requirements-mlflow.txt tools/cached_venv.py

@@ -14,14 +14,15 @@ from typing import Mapping
 
 from . import naming
 from .catalog.kserve import KServeRelease, hf_storage_uri, release
+from .catalog.model_shapes import ModelShape, catalogue_shape
 from .catalog.models import lookup, openvino_repo
 from .catalog.platforms import PROFILES, PlatformProfile
 from .catalog.serving_stacks import ServingStack
 from .config.autoscaling import KedaConfig
 from .config.stack import DEFAULT_HF_ENDPOINT, StackConfig
 from .errors import ConfigError, ConfigIssue
-from .rules import (autoscaling as scaling_rules, backends, canary as canary_rules, charts, custom_runtimes, hub,
-                    lora as lora_rules, names, registry, serving_stacks)
+from .rules import (autoscaling as scaling_rules, backends, canary as canary_rules, capacity as capacity_rules, charts,
+                    custom_runtimes, hub, lora as lora_rules, model_shape, names, registry, serving_stacks)
 from .rules.autoscaling import Scaling
 from .rules.canary import CanaryPlan
 from .rules.local_model_cache import NodeGroupPlan, model_cache_issues, node_group_issues, node_group_plan
@@ -84,6 +85,10 @@ class ModelPlan:
     ready_timeout_minutes: int = 90
     # The runtime (serving stack) this model runs; set by build_plan for every model.
     runtime: RuntimePlan | None = None
+    # The model's architecture facts (catalogue, or its config.json read from the hub); None: unknown.
+    shape: ModelShape | None = None
+    # What its pod needs and gets (rules/capacity.py); None: not computed (no shape, or not vLLM).
+    capacity: capacity_rules.Capacity | None = None
 
     @property
     def serving_stack(self) -> ServingStack | None:
@@ -227,8 +232,12 @@ def stack_ready_timeout_minutes(config: StackConfig, profile: PlatformProfile) -
     return config.ready_timeout_minutes or profile.startup_minutes + IMAGE_PULL_MINUTES
 
 
-def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
-    """Resolve every model; raise `ConfigError` listing all problems."""
+def build_plan(config: StackConfig, stack: str = "", shapes: Mapping[str, ModelShape] | None = None) -> StackPlan:
+    """Resolve every model; raise `ConfigError` listing all problems.
+
+    `shapes`: model shapes read from the hub (lower-cased id -> shape) for models the catalogue lacks
+    (components/hub_access.py reads them online); the catalogue's own come from catalog/model_shapes.py.
+    """
     serving = serving_stacks.resolve(config)
     platform = PROFILES[config.platform]
     profile = serving.applied_to(platform)
@@ -258,10 +267,14 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     warnings.extend(resolution.warnings)
     models = tuple(
         _resolve_model(i, m, config, max_tp, kserve_release, issues, warnings, node_group, resolution,
-                       runtime_plans[serving_stacks.resolve_model(config, m).name])
+                       runtime_plans[serving_stacks.resolve_model(config, m).name], shapes or {})
         for i, m in enumerate(config.models)
     )
     issues.extend(names.model_name_collisions(models))
+    issues.extend(names.derived_name_collisions(
+        models, kserve_release.supports_spec_canary and not config.kserve.serverless))
+    issues.extend(names.served_name_collisions(models))
+    issues.extend(names.runtime_name_collisions(runtime_plans.values()))
     issues.extend(lora_rules.namespace_collisions(models))
     if config.kserve.serverless and config.kserve.knative_source == "existing" and any(
             m.lora is not None and m.lora.via_storage_uris for m in models):
@@ -297,7 +310,7 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
 
 
 def _resolve_model(index, model, config, max_tp, kserve_release, issues, warnings, node_group, resolution,
-                   runtime: RuntimePlan) -> ModelPlan:
+                   runtime: RuntimePlan, shapes: Mapping[str, ModelShape]) -> ModelPlan:
     path = f"models[{index}]"
     profile, stack = runtime.profile, runtime.stack
     source = resolution.of(f"{path}.source") if resolution else None
@@ -321,7 +334,10 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
             f"{max_tp}; allowed: tensorParallelSize x pipelineParallelSize <= {max_tp} "
             "(runtimes.acceleratorsPerNode), or spread the model over several nodes with `nodes`", value,
         ))
-    max_len = model.max_model_len or (tuning.max_model_len if tuning and tuning.max_model_len else profile.default_max_model_len)
+    vllm_version = stack.parser_version or stack.version
+    shape = catalogue_shape(model.id) or shapes.get(model.id.lower())
+    max_len = model.max_model_len or (tuning.max_model_len if tuning and tuning.max_model_len else
+                                      model_shape.default_max_len(shape, vllm_version, profile.default_max_model_len))
 
     limit = naming.max_model_name_length(config.namespace)
     if model.name is not None:
@@ -377,11 +393,32 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
                    if stack.backend == "custom" else {})
     env = {**stack_tuned.env, **catalogue_env, **backend_env, **model.env}
     resources = profile.pod_resources(per_pod)
-    if stack.custom_index is not None:
-        custom_runtimes.custom_resources(config.runtimes.custom[stack.custom_index], resources)
+    custom = config.runtimes.custom[stack.custom_index] if stack.custom_index is not None else None
+    custom_runtimes.custom_resources(custom, resources)
     if model.resources:
         for kind in ("requests", "limits"):
             resources[kind].update(getattr(model.resources, kind))
+    issues.extend(capacity_rules.resource_issues(path, profile.name, profile.accelerator, resources))
+    capacity = None
+    if vllm:
+        if profile.name == "xeon":
+            issues.extend(capacity_rules.kv_space_issues(path, model.env))
+            if model.canary is not None and model.canary.env:
+                issues.extend(capacity_rules.kv_space_issues(f"{path}.canary", model.canary.env))
+        if shape is not None and per_pod <= max_tp:  # a size the node cannot host is refused once, above
+            found, notes = model_shape.shape_issues(path, shape, tp, pp, nodes, max_len, vllm_version,
+                                                    {**profile.env, **env}, max_tp, stack.server)
+            issues.extend(found)
+            warnings.extend(notes)
+        memory_given = any("memory" in r for r in (
+            *((model.resources.requests, model.resources.limits) if model.resources else ()),
+            *((custom.resources.requests, custom.resources.limits) if custom and custom.resources else ())))
+        sized = capacity_rules.plan_capacity(path, profile.name, stack, shape, tp, pp, nodes, max_len,
+                                             [*profile.args, *args], {**profile.env, **env}, resources, memory_given)
+        issues.extend(sized.issues)
+        capacity = sized.capacity
+        if sized.memory is not None:
+            resources["requests"]["memory"] = resources["limits"]["memory"] = sized.memory
     if profile.accelerator:
         for kind in ("requests", "limits"):
             if resources[kind].get(profile.accelerator) != str(per_pod):
@@ -441,6 +478,8 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
         lora=lora,
         ready_timeout_minutes=model.ready_timeout_minutes or stack_ready_timeout_minutes(config, profile),
         runtime=runtime,
+        shape=shape,
+        capacity=capacity,
     )
 
 

@@ -119,16 +119,21 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     # Backends besides vLLM (TGI, OVMS, a custom runtime) beside vLLM, each with its own runtime.
     "xeon-backends-v013": ("xeon", {
         "models": ["Qwen/Qwen3-4B-Instruct-2507", {"id": "Qwen/Qwen3-1.7B", "name": "qwen-tgi", "backend": "tgi"},
-                   {"id": "Qwen/Qwen3-1.7B", "name": "qwen-ovms", "backend": "ovms"},
-                   {"id": "Qwen/Qwen3-1.7B", "name": "qwen-own", "backend": "llamacpp"}],
+                   # Served names unique across models (issue 22): TGI serves under the id, the others get their own.
+                   {"id": "Qwen/Qwen3-1.7B", "name": "qwen-ovms", "servedModelName": "qwen-ovms", "backend": "ovms"},
+                   {"id": "Qwen/Qwen3-1.7B", "name": "qwen-own", "servedModelName": "qwen-own", "backend": "llamacpp"}],
         "runtimes": {"custom": [CUSTOM]}, **ROUTES, "monitoring": MONITORING,
         "networkPolicy": {"enabled": True},
     }),
     "gaudi3-tgi-v020": ("gaudi3", {
-        "backend": "tgi", "models": ["Qwen/Qwen2.5-7B-Instruct", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"],
+        # TGI's Gaudi image is built for Gaudi software 1.21: nodes declared on 1.24 would be refused (issue 22).
+        "backend": "tgi", "gaudiSoftware": "1.21.0",
+        "models": ["Qwen/Qwen2.5-7B-Instruct", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"],
         **ROUTES, "monitoring": MONITORING,
     }),
     "gaudi-two-stacks-multinode-v020": ("gaudi", {
+        # Two Gaudi software generations in one stack: only without a gaudiSoftware that rules one out (issue 22).
+        "gaudiSoftware": None,
         "kserve": {"version": "v0.20.0", "deploymentMode": "Standard"}, "autoscaling": {"enabled": False},
         "models": [{"id": "meta-llama/Llama-3.1-405B-Instruct", "revision": REVISION, "servingStack": "vllm-fork-1.22"},
                    "Qwen/Qwen2.5-7B-Instruct"],

@@ -67,7 +67,7 @@ def cache_claim(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
         "metadata": {
             "name": naming.cache_claim_name(model.name),
             "namespace": model.namespace,
-            "labels": naming.labels(model.name, "model-cache"),
+            "labels": naming.labels(model.name, "model-cache", server=_server(model)),
         },
         "spec": spec,
     }
@@ -137,7 +137,7 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         cache_volume = {"name": CACHE_VOLUME, "emptyDir": {"sizeLimit": plan.config.storage.size}}
     replicas, scaling_annotations = predictor_scaling(plan, model)
     serverless = plan.config.kserve.serverless
-    labels = naming.labels(model.name, "inference-server")
+    labels = naming.labels(model.name, "inference-server", server=_server(model))
     predictor: dict[str, Any] = {
         **replicas,
         # Pod labels: the model (app.kubernetes.io/instance) and the stack, for
@@ -195,3 +195,8 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
     }
     isvc = apply_local_cache(plan, model, apply_multinode(plan, model, apply_canary(plan, model, isvc)))
     return apply_registry(plan, model, isvc)
+
+
+def _server(model: ModelPlan) -> str:
+    """The app.kubernetes.io/name of a model's pods and cache: its server's (vllm, text-generation-inference...)."""
+    return model.serving_stack.app_name if model.serving_stack is not None else "vllm"

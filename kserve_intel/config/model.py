@@ -35,23 +35,38 @@ class ModelConfig(Strict):
     host label (63 characters). Two models may not end up with the same name. Default: from the id.
     """
     served_model_name: str | None = Field(default=None, min_length=1, max_length=256, pattern=r"^\S+$")
-    """Name clients pass as `model` in OpenAI requests. Default: the id."""
+    """Name clients pass as `model` in OpenAI requests; unique across models (the GenAI gateway routes by it).
+    Default: the id.
+    """
     tensor_parallel_size: int | None = Field(default=None, ge=1, le=64)
-    """vLLM tensor parallelism: Gaudi cards requested per replica (Xeon: NUMA nodes). Default: catalogue, else 1."""
+    """vLLM tensor parallelism: Gaudi cards requested per replica (Xeon: NUMA nodes). Must divide the model's attention
+    heads and split its KV heads, and (Gaudi) give each card no more weights than its HBM holds; see
+    [capacity.md](capacity.md). Default: catalogue, else 1.
+    """
     pipeline_parallel_size: int | None = Field(default=None, ge=1, le=64)
-    """vLLM pipeline parallelism within the node. Default: 1."""
+    """vLLM pipeline parallelism within the node; at most the model's layers. Default: 1."""
     max_model_len: int | None = Field(default=None, ge=128, le=10_485_760)
-    """`--max-model-len`. Default: catalogue, else platform (Xeon 8192, Gaudi 8192, Gaudi3 16384)."""
+    """`--max-model-len`: at most the context vLLM derives from the model's config.json, and one request of it must
+    fit the KV cache ([capacity.md](capacity.md)). Default: catalogue, else platform (Xeon 8192, Gaudi 8192, Gaudi3
+    16384), cut to the model's context.
+    """
     extra_args: list[str] = Field(default_factory=list)
-    """Extra vLLM flags, appended last (they win). Flags that have a key of their own (`--model`, `--port`,
-    `--tensor-parallel-size`...) are refused.
+    """Extra server flags, appended last (they win), read as the stack's own parser reads them (short aliases, `=`
+    forms, underscores, unambiguous prefixes). Flags that have a key of their own (`--model`, `--port`,
+    `--tensor-parallel-size`...) are refused in every spelling (`-tp`, `--tensor_parallel_size=2`); values are
+    checked against the option's type, choices and the platform. See
+    [serving-stacks.md](serving-stacks.md#how-extraargs-are-checked-option-tables).
     """
     env: dict[str, str] = Field(default_factory=dict)
-    """Extra environment variables (override the catalogue's). `HF_TOKEN` and `HF_HOME` are managed by the program."""
+    """Extra environment variables (override the catalogue's). `HF_TOKEN` and `HF_HOME` are managed by the program.
+    `VLLM_CPU_KVCACHE_SPACE` (Xeon): whole GiB of KV cache per rank, above 0.
+    """
     resources: ResourcesConfig | None = None
     """`{requests: {...}, limits: {...}}`, merged key by key over the profile. On Xeon CPU and memory requests must
-    equal limits (Guaranteed QoS); on Gaudi `habana.ai/gaudi` is derived from the parallelism. Default: platform
-    profile.
+    equal limits (Guaranteed QoS); on Gaudi `habana.ai/gaudi` is derived from the parallelism. A memory limit below
+    what the model needs (weights + KV cache per rank x ranks + runtime), a request above its limit, zero cpu or
+    memory and another platform's accelerators are refused ([capacity.md](capacity.md)). Default: platform
+    profile; on Xeon the memory follows the need when the profile's would not hold the model.
     """
     gated: bool | None = None
     """Whether the model needs `hfToken`. Unknown models count as gated unless set to `false`. Default: catalogue, else

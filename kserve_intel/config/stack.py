@@ -60,11 +60,14 @@ class StackConfig(Strict):
     """
     validate_token: bool = True
     """During `pulumi up` (never `preview`), check that `hfToken` is valid and can read every gated model before
-    deploying; see [Hugging Face token check](traffic.md#hugging-face-token-check). `false` for air-gapped clusters.
+    deploying; see [Hugging Face token check](traffic.md#hugging-face-token-check). `false` for air-gapped clusters:
+    it also stops the `preview`/`up` read of config.json for models the catalogue lacks ([capacity.md](capacity.md)).
     Only with `hfToken`.
     """
     hf_endpoint: Url = DEFAULT_HF_ENDPOINT
-    """Hub the token check asks; any other value (a mirror) is also given to vLLM as `HF_ENDPOINT`."""
+    """Hub the token check and the model-shape reads (config.json of models the catalogue lacks) ask; any other value
+    (a mirror) is also given to vLLM as `HF_ENDPOINT`.
+    """
     ingress: IngressConfig = Field(default_factory=IngressConfig)
     """One Kubernetes Ingress per model."""
     apisix: ApisixConfig = Field(default_factory=ApisixConfig)
@@ -94,7 +97,7 @@ class StackConfig(Strict):
     """
     gaudi_software: str | None = Field(default=None, pattern=r"^1\.[0-9]{1,3}(\.[0-9]{1,3})?$")
     """Gaudi software release of the nodes' driver (`1.22`, `1.24.1`): picks the matching default stack; a stack it
-    contradicts is a `pulumi up` warning.
+    contradicts is refused (its pods would fail on those nodes).
     """
     ready_timeout_minutes: int | None = Field(default=None, ge=1, le=MAX_READY_TIMEOUT_MINUTES)
     """Default of `models[].readyTimeoutMinutes` (1-1440); also the Knative progress deadline. See
