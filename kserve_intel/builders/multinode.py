@@ -1,5 +1,5 @@
 """Models larger than one node: a Ray-based multi-node runtime, the weights
-prefetch Job, and the InferenceService's `workerSpec` (KServe v0.14+).
+prefetch Job, and the InferenceService's `workerSpec` (KServe v0.15+).
 
 KServe's multi-node predictor is a head Deployment `<model>-predictor` and a
 worker Deployment `<model>-predictor-worker` (`nodes - 1` pods). The head starts

@@ -72,7 +72,7 @@ class ModelConfig(Strict):
     rollback](canary.md).
     """
     nodes: int | None = Field(default=None, ge=1, le=16)
-    """Nodes one replica spans (Gaudi, KServe v0.14+): `tensorParallelSize` cards on each node, pipeline parallel
+    """Nodes one replica spans (Gaudi, KServe v0.15+): `tensorParallelSize` cards on each node, pipeline parallel
     across nodes. See [Models larger than one node](multinode.md). Default: catalogue, else 1.
     """
     local_cache: ModelLocalCacheConfig | None = None
