@@ -479,6 +479,63 @@ def ready_timeout_minutes(plan: StackPlan, model: ModelPlan | None = None) -> in
     return max([stack_ready_timeout_minutes(plan.config, plan.profile), *(m.ready_timeout_minutes for m in plan.models)])
 
 
+# The startup probe asks /health this often; its window is failureThreshold x period.
+STARTUP_PROBE_PERIOD_SECONDS = 30
+# `up` awaits the weights Job this much past the Job's own deadline, so what it reports is the Job's own
+# failure (DeadlineExceeded, with the pod's last state), not a bare timeout of the await.
+WEIGHTS_AWAIT_MARGIN_MINUTES = 2
+
+
+@dataclass(frozen=True)
+class ModelClock:
+    """Every deadline of one model (or, with no model, the stack-wide defaults), from one number.
+
+    `ready_minutes` is how long `pulumi up` waits for the InferenceService to be Ready (readyTimeoutMinutes).
+    `load_minutes` is how long the cluster itself lets the model load before it gives up: the startup probe's
+    window, the multi-node weights Job's activeDeadlineSeconds and the Knative progress deadline. It is
+    readyTimeoutMinutes, never less than the platform's startup window (a pod keeps loading when `up` has
+    stopped waiting, so the next `up` finds it Ready), so raising readyTimeoutMinutes lengthens every one.
+    """
+
+    ready_minutes: int
+    load_minutes: int
+
+    @property
+    def ready_seconds(self) -> int:
+        return self.ready_minutes * 60
+
+    @property
+    def startup_probe_failures(self) -> int:
+        """failureThreshold of a startup probe every STARTUP_PROBE_PERIOD_SECONDS covering the load window."""
+        return -(-self.load_minutes * 60 // STARTUP_PROBE_PERIOD_SECONDS)
+
+    @property
+    def weights_deadline_seconds(self) -> int:
+        """activeDeadlineSeconds of the multi-node weights Job."""
+        return self.load_minutes * 60
+
+    @property
+    def weights_await_minutes(self) -> int:
+        """How long `up` awaits the weights Job (customTimeouts and pulumi.com/timeoutSeconds)."""
+        return self.load_minutes + WEIGHTS_AWAIT_MARGIN_MINUTES
+
+    @property
+    def progress_deadline(self) -> str:
+        """Knative's progress deadline (`serving.knative.dev/progress-deadline`, config-deployment)."""
+        return f"{self.load_minutes}m"
+
+
+def model_clock(plan: StackPlan, model: ModelPlan | None = None) -> ModelClock:
+    """The one place every wait and deadline of a model derives from (ModelClock says how).
+
+    Without a model: the stack-wide default (`readyTimeoutMinutes`), which the shared runtimes' own startup
+    probe follows; each InferenceService overrides that probe with its model's (builders/model.py).
+    """
+    startup = plan.profile.startup_minutes
+    ready = model.ready_timeout_minutes if model is not None else stack_ready_timeout_minutes(plan.config, plan.profile)
+    return ModelClock(ready, max(ready, startup))
+
+
 def delete_timeout_minutes(plan: StackPlan) -> int:
     """How long `pulumi destroy` waits for an InferenceService to be gone before it fails."""
     return plan.config.delete_timeout_minutes

@@ -97,8 +97,9 @@ class StackConfig(Strict):
     contradicts is a `pulumi up` warning.
     """
     ready_timeout_minutes: int | None = Field(default=None, ge=1, le=MAX_READY_TIMEOUT_MINUTES)
-    """Default of `models[].readyTimeoutMinutes` (1-1440); also the Knative progress deadline. See
-    [docs/troubleshooting.md](troubleshooting.md). Default: platform startup window + 30 (Xeon 90, Gaudi 120).
+    """Default of `models[].readyTimeoutMinutes` (1-1440), which every deadline of a model follows (startup probe,
+    weights Job, Knative progress deadline). See [one clock](troubleshooting.md#one-clock-for-every-wait-of-a-model).
+    Default: platform startup window + 30 (Xeon 90, Gaudi 120).
     """
     delete_timeout_minutes: int = Field(default=DEFAULT_DELETE_TIMEOUT_MINUTES, ge=1, le=MAX_DELETE_TIMEOUT_MINUTES)
     """How long `destroy` (or removing a model) waits for an InferenceService to go (1-120): its finalizer needs the
