@@ -11,6 +11,7 @@ from ..catalog.platforms import SERVING_PORT
 from ..plan import ModelPlan, StackPlan, model_clock, model_runtime
 from .autoscaling import predictor_scaling
 from .canary import apply_canary
+from .downloads import apply_storage_container
 from .local_model_cache import apply_local_cache
 from .multinode import apply_multinode
 from .pod import env_list, hub_env
@@ -198,4 +199,4 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         "spec": {"predictor": predictor},
     }
     isvc = apply_local_cache(plan, model, apply_multinode(plan, model, apply_canary(plan, model, isvc)))
-    return apply_registry(plan, model, isvc)
+    return apply_storage_container(plan, apply_registry(plan, model, isvc))

@@ -136,6 +136,24 @@ class KServeRelease:
         return self.minor >= 20
 
     @property
+    def supports_storage_container_name(self) -> bool:
+        """`predictor.storageContainerName` picks the ClusterStorageContainer of the storage initializer by name
+        (v0.20.0 pkg/apis/serving/v1beta1/predictor.go:68-73, used at components/predictor.go:783). Before, the
+        first container whose URI formats match wins, and the cached list has no defined order, so a second
+        `hf://` container beside KServe's `default` cannot be relied on."""
+        return self.minor >= 20
+
+    @property
+    def canary_storage_uris(self) -> bool:
+        """Whether a Standard-mode canary (`spec.canary[]`) gets a storage initializer for its `storageUris`.
+
+        No KServe release does: v0.20.0 builds the canary's reconciler with no storage URIs
+        (pkg/controller/v1beta1/inferenceservice/components/predictor.go:913-940, `NewRawKubeReconciler(...,
+        nil, nil, nil, ...)`), while its single `model.storageUri` still reaches the webhook's injector
+        (buildPredictorResources, :115-119)."""
+        return False
+
+    @property
     def supports_worker_spec(self) -> bool:
         """`predictor.workerSpec` with `pipelineParallelSize`/`tensorParallelSize`, served by the controller (v0.15+).
 

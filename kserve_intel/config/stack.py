@@ -64,7 +64,10 @@ class StackConfig(Strict):
     Only with `hfToken`.
     """
     hf_endpoint: Url = DEFAULT_HF_ENDPOINT
-    """Hub the token check asks; any other value (a mirror) is also given to vLLM as `HF_ENDPOINT`."""
+    """Hub the token check asks; any other value (a mirror) is given as `HF_ENDPOINT` to every downloader: vLLM, the
+    multi-node weights Job, the local-cache download jobs and (KServe v0.20+) the storage initializer. The network
+    policy opens it on its own address and port, see [Endpoints the pods reach](traffic.md#endpoints-the-model-pods-reach).
+    """
     ingress: IngressConfig = Field(default_factory=IngressConfig)
     """One Kubernetes Ingress per model."""
     apisix: ApisixConfig = Field(default_factory=ApisixConfig)
