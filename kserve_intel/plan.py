@@ -22,7 +22,8 @@ from .config.autoscaling import KedaConfig
 from .config.stack import DEFAULT_HF_ENDPOINT, StackConfig
 from .errors import ConfigError, ConfigIssue
 from .rules import (autoscaling as scaling_rules, backends, canary as canary_rules, capacity as capacity_rules, charts,
-                    custom_runtimes, hub, lora as lora_rules, model_shape, names, registry, serving_stacks)
+                    custom_runtimes, hub, lora as lora_rules, model_shape, names, registry, serving_stacks,
+                    traffic as traffic_rules)
 from .rules.autoscaling import Scaling
 from .rules.canary import CanaryPlan
 from .rules.local_model_cache import NodeGroupPlan, model_cache_issues, node_group_issues, node_group_plan
@@ -280,6 +281,7 @@ def build_plan(config: StackConfig, stack: str = "", shapes: Mapping[str, ModelS
             m.lora is not None and m.lora.via_storage_uris for m in models):
         warnings.append(lora_rules.EXISTING_KNATIVE_WARNING)
     issues.extend(hub.token_required(config, models))
+    issues.extend(traffic_rules.egress_issues(config, fetched_sources(models)))
     issues.extend(scaling_rules.backend_metric_issues(models))
     if issues:
         raise ConfigError(issues)
@@ -379,11 +381,28 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
     args = command_line(model.revision, model.extra_args)
     storage_uris = lora_rules.via_storage_uris(kserve_release, base_storage_uri)
     # Registry adapters are resolved with the models' sources (registry.resolve_sources).
+    # An hfEndpoint mirror reaches KServe's storage initializer only from v0.20 (builders/downloads.py); before,
+    # vLLM downloads the hub adapters itself, from the mirror.
+    mirror = config.hf_endpoint != DEFAULT_HF_ENDPOINT and not kserve_release.supports_storage_container_name
     adapter_sources = dict(sources=resolution.of if resolution else None,
                            why_not=lora_rules.why_not_storage_uris(kserve_release, base_storage_uri),
-                           hub_mirror=config.hf_endpoint if config.hf_endpoint != DEFAULT_HF_ENDPOINT else None)
+                           hub_mirror=config.hf_endpoint if mirror else None)
     lora = lora_rules.resolve(path, model.adapters, model.lora, served, stack, profile.name, storage_uris,
                               issues, warnings, model.env, model.extra_args, **adapter_sources) if stack else None
+    # A Standard-mode canary (spec.canary, v0.20) gets no storage initializer for storageUris: its adapters are
+    # downloaded by vLLM (hub) or refused (registry), and it does not inherit the model's storageUris plan.
+    standard_canary = (model.canary is not None and not config.kserve.serverless
+                       and kserve_release.supports_spec_canary and not kserve_release.canary_storage_uris)
+    canary_storage_uris = storage_uris and not standard_canary
+    canary_sources = dict(adapter_sources, why_not=adapter_sources["why_not"] or (
+        "a Standard-mode canary (spec.canary) gets no storage initializer for predictor.storageUris in KServe "
+        f"{kserve_release.tag} (it builds the canary's pods without them), so vLLM downloads its adapters from "
+        "the hub") if standard_canary else adapter_sources["why_not"])
+    canary_base_lora = lora
+    if standard_canary and model.canary.adapters is None and lora is not None and lora.via_storage_uris and stack:
+        canary_base_lora = lora_rules.resolve(f"{path}.canary", model.adapters, model.lora, served, stack,
+                                              profile.name, False, issues, [], model.env, model.extra_args,
+                                              **canary_sources)
     if lora is not None:
         args += list(lora.args)
 
@@ -451,9 +470,9 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
     canary = canary_rules.resolve_canary(
         path, model, config, kserve_release, name, nodes, scaling, issues, warnings, command_line=command_line,
         resolve_adapters=lambda key, adapters, env_, extra: lora_rules.resolve(
-            key, adapters, model.lora, served, stack, profile.name, storage_uris, issues, [], env_, extra,
-            **adapter_sources),
-        lora=lora, env=env, source=(resolution.of(f"{path}.canary.source") if resolution else None) or source,
+            key, adapters, model.lora, served, stack, profile.name, canary_storage_uris, issues, [], env_, extra,
+            **canary_sources),
+        lora=canary_base_lora, env=env, source=(resolution.of(f"{path}.canary.source") if resolution else None) or source,
     )
     return ModelPlan(
         index=index,
@@ -500,6 +519,24 @@ def installed_releases(plan: StackPlan) -> list[str]:
     return releases
 
 
+def fetched_sources(models: tuple[ModelPlan, ...] | list[ModelPlan]) -> list[tuple[str, str]]:
+    """(config key, store URI) of everything KServe's storage initializer fetches into a predictor pod from a
+    registry's store: the models', the canaries' and the registry adapters' (the network policy opens each store)."""
+    sources = []
+    for model in models:
+        path = model.config_path
+        canary = model.canary
+        for key, source in ((f"{path}.source", model.source),
+                            (f"{path}.canary.source", canary.source if canary is not None else None)):
+            if source is not None:
+                sources.append((key, source.storage_uri))
+        for key, lora in ((f"{path}.adapters", model.lora),
+                          (f"{path}.canary.adapters", canary.lora if canary is not None else None)):
+            if lora is not None:
+                sources += [(key, a.source.storage_uri) for a in lora.adapters if a.source is not None]
+    return sources
+
+
 def model_runtime(plan: StackPlan, model: ModelPlan | None = None) -> RuntimePlan:
     """The runtime a model runs (its serving stack's); the stack-wide one without a model."""
     return model.runtime if model is not None and model.runtime is not None else plan.primary_runtime
@@ -516,6 +553,63 @@ def ready_timeout_minutes(plan: StackPlan, model: ModelPlan | None = None) -> in
     if model is not None:
         return model.ready_timeout_minutes
     return max([stack_ready_timeout_minutes(plan.config, plan.profile), *(m.ready_timeout_minutes for m in plan.models)])
+
+
+# The startup probe asks /health this often; its window is failureThreshold x period.
+STARTUP_PROBE_PERIOD_SECONDS = 30
+# `up` awaits the weights Job this much past the Job's own deadline, so what it reports is the Job's own
+# failure (DeadlineExceeded, with the pod's last state), not a bare timeout of the await.
+WEIGHTS_AWAIT_MARGIN_MINUTES = 2
+
+
+@dataclass(frozen=True)
+class ModelClock:
+    """Every deadline of one model (or, with no model, the stack-wide defaults), from one number.
+
+    `ready_minutes` is how long `pulumi up` waits for the InferenceService to be Ready (readyTimeoutMinutes).
+    `load_minutes` is how long the cluster itself lets the model load before it gives up: the startup probe's
+    window, the multi-node weights Job's activeDeadlineSeconds and the Knative progress deadline. It is
+    readyTimeoutMinutes, never less than the platform's startup window (a pod keeps loading when `up` has
+    stopped waiting, so the next `up` finds it Ready), so raising readyTimeoutMinutes lengthens every one.
+    """
+
+    ready_minutes: int
+    load_minutes: int
+
+    @property
+    def ready_seconds(self) -> int:
+        return self.ready_minutes * 60
+
+    @property
+    def startup_probe_failures(self) -> int:
+        """failureThreshold of a startup probe every STARTUP_PROBE_PERIOD_SECONDS covering the load window."""
+        return -(-self.load_minutes * 60 // STARTUP_PROBE_PERIOD_SECONDS)
+
+    @property
+    def weights_deadline_seconds(self) -> int:
+        """activeDeadlineSeconds of the multi-node weights Job."""
+        return self.load_minutes * 60
+
+    @property
+    def weights_await_minutes(self) -> int:
+        """How long `up` awaits the weights Job (customTimeouts and pulumi.com/timeoutSeconds)."""
+        return self.load_minutes + WEIGHTS_AWAIT_MARGIN_MINUTES
+
+    @property
+    def progress_deadline(self) -> str:
+        """Knative's progress deadline (`serving.knative.dev/progress-deadline`, config-deployment)."""
+        return f"{self.load_minutes}m"
+
+
+def model_clock(plan: StackPlan, model: ModelPlan | None = None) -> ModelClock:
+    """The one place every wait and deadline of a model derives from (ModelClock says how).
+
+    Without a model: the stack-wide default (`readyTimeoutMinutes`), which the shared runtimes' own startup
+    probe follows; each InferenceService overrides that probe with its model's (builders/model.py).
+    """
+    startup = plan.profile.startup_minutes
+    ready = model.ready_timeout_minutes if model is not None else stack_ready_timeout_minutes(plan.config, plan.profile)
+    return ModelClock(ready, max(ready, startup))
 
 
 def delete_timeout_minutes(plan: StackPlan) -> int:

@@ -50,8 +50,19 @@ class Registration:
         """The Kubernetes object this registration sends, or None for non-objects."""
         if not self.type.startswith("kubernetes:") or self.type.startswith("kubernetes:helm.sh"):
             return None
-        keys = ("apiVersion", "kind", "metadata", "spec", "type", "data", "stringData", "automountServiceAccountToken")
-        return {k: self.inputs[k] for k in keys if k in self.inputs}
+        return manifest_fields(self.inputs)
+
+
+# The fields of an object in the order a reader expects them; every other field the program registered
+# (ServiceAccount `secrets`, `imagePullSecrets`, ConfigMap `immutable`...) follows in name order.
+MANIFEST_ORDER = ("apiVersion", "kind", "metadata", "automountServiceAccountToken", "type", "spec", "data",
+                  "stringData")
+
+
+def manifest_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Every field of an object, the usual ones first: nothing the program registered is left out."""
+    first = [k for k in MANIFEST_ORDER if k in fields]
+    return {k: fields[k] for k in [*first, *sorted(k for k in fields if k not in MANIFEST_ORDER)]}
 
 
 @dataclass

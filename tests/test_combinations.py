@@ -97,8 +97,9 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
                                  {"name": "billing", "source": {"registeredModel": "billing-lora", "version": 2,
                                                                 "resolved": {"version": "2",
                                                                              "uri": "gs://models/billing/2/peft"}}}],
+                    # A Standard canary's adapters are downloaded by vLLM (no storageUris there): no revision.
                     "canary": {"trafficPercent": 10, "adapters": [{"name": "sql", "id": "example-org/qwen3-sql-lora",
-                                                                   "revision": "v2", "gated": True}]}},
+                                                                   "gated": True}]}},
                    {"id": "Qwen/Qwen3-1.7B", "adapters": [{"name": "triage", "id": "example-org/qwen3-triage-lora"}]}],
         **ROUTES, "monitoring": MONITORING,
     }),
@@ -272,13 +273,16 @@ def test_lora_registry_canary_holds_together(evaluations):
     evaluation = evaluations["xeon-lora-registry-canary-v020"]
     isvcs = _of(evaluation, "kubernetes:serving.kserve.io/v1beta1:InferenceService")
     bot = isvcs["support-bot"]["spec"]
-    # The registry base joins its adapters' storageUris (no model.storageUri beside them), stable and canary.
+    # The registry base joins its adapters' storageUris (no model.storageUri beside them). The Standard canary
+    # gets no storage initializer for storageUris (KServe v0.20.0 components/predictor.go:913-940): its base is
+    # its own model.storageUri (the webhook's single-URI path) and vLLM downloads its hub adapter.
     assert [u["mountPath"] for u in bot["predictor"]["storageUris"]] == ["/mnt/models", "/mnt/lora/0-sql",
                                                                          "/mnt/lora/1-billing"]
     (canary,) = bot["canary"]
-    assert [u["uri"] for u in canary["predictor"]["storageUris"]] == [
-        "gs://models/support-bot/3", "hf://example-org/qwen3-sql-lora:v2"]
-    assert "storageUri" not in bot["predictor"]["model"] and "storageUri" not in canary["predictor"]["model"]
+    assert "storageUris" not in canary["predictor"]
+    assert canary["predictor"]["model"]["storageUri"] == "gs://models/support-bot/3"
+    assert '"path":"example-org/qwen3-sql-lora"' in " ".join(canary["predictor"]["model"]["args"])
+    assert "storageUri" not in bot["predictor"]["model"]
     # The gated adapter's token reaches the storage initializer through the models' ServiceAccount.
     (account,) = _of(evaluation, "kubernetes:core/v1:ServiceAccount").values()
     assert account["secrets"] == [{"name": naming.HF_TOKEN_SECRET}]

@@ -55,7 +55,7 @@ def valid(obj, version):
 
 @pytest.mark.parametrize("tag,knative_version,operator,keda,keda_class,worker,canary,lmc", [
     ("v0.13.0", "1.13.1", "v1.15.2", "2.14.0", False, False, False, False),
-    ("v0.14.1", "1.13.1", "v1.15.2", "2.14.0", False, True, False, False),
+    ("v0.14.1", "1.13.1", "v1.15.2", "2.14.0", False, False, False, False),
     ("v0.15.2", "1.15.2", "v1.15.2", "2.14.0", True, True, False, True),
     ("v0.16.0", "1.21.1", "v1.21.1", "2.18.0", True, True, False, True),
     ("v0.19.0", "1.21.1", "v1.21.1", "2.18.0", True, True, False, True),
@@ -384,7 +384,7 @@ def test_catalogue_puts_llama_405b_on_two_gaudi2_nodes_and_one_gaudi3_node():
     assert (gaudi3.nodes, gaudi3.tensor_parallel_size, gaudi3.accelerators) == (1, 8, 8)
 
 
-@pytest.mark.parametrize("version", ["v0.14.0", "v0.20.0"])
+@pytest.mark.parametrize("version", ["v0.15.0", "v0.20.0"])
 def test_multinode_isvc_has_a_worker_spec_and_reads_weights_from_the_claim(version):
     plan = make_plan("gaudi", version, **MULTINODE)
     isvc = valid(isvc_of(plan), version)
@@ -466,7 +466,9 @@ BAD = [
     ({"kserve": {"version": "v0.20.0"}, "models": [{"id": "Qwen/Qwen2.5-7B-Instruct", "canary": {"trafficPercent": 5, "extraArgs": ["--model", "x"]}}]},
      ["models[0].canary.extraArgs", "set by the program"]),
     ({"storage": {"accessMode": "ReadWriteMany"}, "models": ["meta-llama/Llama-3.1-405B-Instruct"]},
-     ["models[0].nodes = 2", "needs KServe v0.14 or later"]),
+     ["models[0].nodes = 2", "needs KServe v0.15 or later"]),
+    ({"kserve": {"version": "v0.14.1"}, "storage": {"accessMode": "ReadWriteMany"}, "models": ["meta-llama/Llama-3.1-405B-Instruct"]},
+     ["models[0].nodes = 2", "needs KServe v0.15 or later", "only `size`", "v0.14.1"]),
     ({"kserve": {"version": "v0.20.0"}, "models": ["meta-llama/Llama-3.1-405B-Instruct"]},
      ["storage.accessMode = \"ReadWriteOnce\"", "spans 2 nodes", "ReadWriteMany"]),
     ({"kserve": {"version": "v0.20.0", "deploymentMode": "Knative"}, "storage": {"accessMode": "ReadWriteMany"}, "models": ["meta-llama/Llama-3.1-405B-Instruct"]},

@@ -87,7 +87,7 @@ class ModelConfig(Strict):
     rollback](canary.md).
     """
     nodes: int | None = Field(default=None, ge=1, le=16)
-    """Nodes one replica spans (Gaudi, KServe v0.14+): `tensorParallelSize` cards on each node, pipeline parallel
+    """Nodes one replica spans (Gaudi, KServe v0.15+): `tensorParallelSize` cards on each node, pipeline parallel
     across nodes. See [Models larger than one node](multinode.md). Default: catalogue, else 1.
     """
     local_cache: ModelLocalCacheConfig | None = None
@@ -111,7 +111,9 @@ class ModelConfig(Strict):
     """
     ready_timeout_minutes: int | None = Field(default=None, ge=1, le=MAX_READY_TIMEOUT_MINUTES)
     """How long `pulumi up` waits for this model to be Ready (1-1440); then `up` fails for this model only and says
-    what to run. Default: `readyTimeoutMinutes`.
+    what to run. The startup probe's window, the multi-node weights Job's deadline and the Knative progress
+    deadline follow it (never below the platform's startup window), see
+    [one clock](troubleshooting.md#one-clock-for-every-wait-of-a-model). Default: `readyTimeoutMinutes`.
     """
     serving_stack: str | None = Field(default=None, min_length=1, max_length=63)
     """This model's serving stack; it runs that stack's own runtime. See

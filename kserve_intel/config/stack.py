@@ -66,7 +66,9 @@ class StackConfig(Strict):
     """
     hf_endpoint: Url = DEFAULT_HF_ENDPOINT
     """Hub the token check and the model-shape reads (config.json of models the catalogue lacks) ask; any other value
-    (a mirror) is also given to vLLM as `HF_ENDPOINT`.
+    (a mirror) is given as `HF_ENDPOINT` to every downloader: vLLM, the multi-node weights Job, the local-cache
+    download jobs and (KServe v0.20+) the storage initializer. The network policy opens it on its own address and
+    port, see [Endpoints the pods reach](traffic.md#endpoints-the-model-pods-reach).
     """
     ingress: IngressConfig = Field(default_factory=IngressConfig)
     """One Kubernetes Ingress per model."""
@@ -100,8 +102,9 @@ class StackConfig(Strict):
     contradicts is refused (its pods would fail on those nodes).
     """
     ready_timeout_minutes: int | None = Field(default=None, ge=1, le=MAX_READY_TIMEOUT_MINUTES)
-    """Default of `models[].readyTimeoutMinutes` (1-1440); also the Knative progress deadline. See
-    [docs/troubleshooting.md](troubleshooting.md). Default: platform startup window + 30 (Xeon 90, Gaudi 120).
+    """Default of `models[].readyTimeoutMinutes` (1-1440), which every deadline of a model follows (startup probe,
+    weights Job, Knative progress deadline). See [one clock](troubleshooting.md#one-clock-for-every-wait-of-a-model).
+    Default: platform startup window + 30 (Xeon 90, Gaudi 120).
     """
     delete_timeout_minutes: int = Field(default=DEFAULT_DELETE_TIMEOUT_MINUTES, ge=1, le=MAX_DELETE_TIMEOUT_MINUTES)
     """How long `destroy` (or removing a model) waits for an InferenceService to go (1-120): its finalizer needs the

@@ -1,4 +1,4 @@
-"""Models that span several nodes: KServe's `workerSpec` (v0.14+) runs a Ray head pod and `nodes - 1` worker
+"""Models that span several nodes: KServe's `workerSpec` (v0.15+) runs a Ray head pod and `nodes - 1` worker
 pods; vLLM uses tensor parallelism inside each node and pipeline parallelism across nodes.
 """
 
@@ -23,8 +23,9 @@ def multinode_issues(
     key = f"{path}.nodes"
     if not release.supports_worker_spec:
         issues.append(ConfigIssue(
-            key, f"multi-node serving needs KServe v0.14 or later (predictor.workerSpec); {release.tag} has none. "
-            "Use kserve.version v0.14.0 or later, or a platform whose node holds the model", nodes,
+            key, f"multi-node serving needs KServe v0.15 or later (predictor.workerSpec with pipelineParallelSize; "
+            f"v0.14's workerSpec has only `size` and no controller behind it); kserve.version is {release.tag}. "
+            "Use kserve.version v0.15.0 or later, or a platform whose node holds the model", nodes,
         ))
     if profile.accelerator is None:
         issues.append(ConfigIssue(
