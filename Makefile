@@ -104,13 +104,13 @@ render: venv
 	$(PY) -m offline.render --stack $(STACK) $(foreach kv,$(SET),--set $(kv))
 
 validate: venv
-	$(PY) -m kserve_intel.validation build/$(STACK)
+	$(PY) -m offline.validation build/$(STACK)
 
 golden: venv
 	$(PY) -m offline.golden
 
 schema: venv
-	$(PY) -m kserve_intel.config_schema
+	$(PY) -m kserve_intel.config.schema
 
 login:
 	@$(PULUMI) whoami >/dev/null 2>&1 || $(PULUMI) login $(BACKEND)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from kserve_intel.hf_token import HubUnreachable, check_token
+from kserve_intel.online.hub import HubUnreachable, check_token
 from kserve_intel.plan import StackPlan
 
 
@@ -18,7 +18,7 @@ def verify_hub_access(plan: StackPlan) -> None:
     if pulumi.runtime.is_dry_run() or config.hf_token is None or not config.validate_token:
         return
     gated = [m.id for m in plan.models if m.gated]
-    # LoRA adapters vLLM downloads from the hub (kserve_intel/lora.py).
+    # LoRA adapters vLLM downloads from the hub (rules/lora.py).
     adapters = [a.id for m in plan.models if m.lora is not None for a in m.lora.adapters if a.gated]
     if m_canary := [a.id for m in plan.models if m.canary is not None and m.canary.lora is not None
                     for a in m.canary.lora.adapters if a.gated]:

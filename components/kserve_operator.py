@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from kserve_intel.builders import kserve as build
-from kserve_intel.builders import local_cache
+from kserve_intel.builders import local_model_cache as local_cache
 from kserve_intel.plan import StackPlan
 
 from .manifests import apply, child_options, helm_release

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 
 from kserve_intel import naming
-from kserve_intel.builders import local_cache as build
+from kserve_intel.builders import local_model_cache as build
 from kserve_intel.plan import ModelPlan, StackPlan
 
 from .kserve_operator import KServeOperator

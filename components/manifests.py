@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from kserve_intel.builders.kserve import HelmRelease
+from kserve_intel.builders.helm import HelmRelease
 
 _TYPED = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pulumi
 
-from kserve_intel.builders.model import (cache_claim, delete_timeout_minutes, inference_service, not_ready_message,
-                                         ready_timeout_minutes)
+from kserve_intel.builders.autoscaling import scaled_object
+from kserve_intel.builders.model import cache_claim, inference_service, not_ready_message
 from kserve_intel.builders.multinode import prefetch_job
-from kserve_intel.builders.runtime import served_by
-from kserve_intel.builders.scaling import scaled_object
-from kserve_intel.plan import ModelPlan, StackPlan
+from kserve_intel.plan import ModelPlan, StackPlan, delete_timeout_minutes, ready_timeout_minutes, served_by
 
 from .manifests import apply, child_options
 from .model_namespace import ModelNamespace

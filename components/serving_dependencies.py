@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pulumi
 
-from kserve_intel.builders import knative, scaling
+from kserve_intel.builders import autoscaling as scaling, knative
 from kserve_intel.plan import StackPlan
 
 from .manifests import apply, child_options, helm_release

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from kserve_intel.config import load_config
+from kserve_intel.load import load_config
 from kserve_intel.errors import ConfigError
 from kserve_intel.plan import StackPlan, build_plan
 

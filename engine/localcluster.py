@@ -39,6 +39,8 @@ from typing import Any, Callable
 
 import yaml
 
+from kserve_intel.catalog.kserve import release
+
 ENGINE_DIR = Path(__file__).resolve().parent
 ROOT = ENGINE_DIR.parent
 CRD_DIR = ROOT / "schemas" / "crds"
@@ -56,7 +58,7 @@ to all); the volume is bookkeeping only (no data, no capacity limit, claim selec
 ignored), deleted with its claim when reclaimPolicy is Delete.
 Pods: labelled kserve-intel.local/never-ready=true stay Pending, never Ready; ready_delay_seconds
 (or the pod annotation pod-ready.stage.kwok.x-k8s.io/delay, e.g. "20s") delays Running+Ready.
-Gaudi2 and Gaudi3 nodes share the NFD PCI label platforms.py selects on; they differ in the label
+Gaudi2 and Gaudi3 nodes share the NFD PCI label kserve_intel/catalog/platforms.py selects on; they differ in the label
 habana.ai/gaudi.product and kserve-intel.local/platform.
 The KServe manager's webhook server listens on all interfaces (no host flag); everything else on
 127.0.0.1. KServe's LLMInferenceService CRDs and controller are not installed.
@@ -66,7 +68,7 @@ the HPA controller and metrics API, node heartbeats and node lifecycle (nodes ne
 Knative, Istio, cert-manager, Prometheus, KEDA, Gateway controllers (only their CRDs are there).
 """
 
-# Labels, taints and sizes of the fake nodes: what kserve_intel/platforms.py selects on.
+# Labels, taints and sizes of the fake nodes: what kserve_intel/catalog/platforms.py selects on.
 PLATFORM_LABEL = "kserve-intel.local/platform"
 NEVER_READY_LABEL = "kserve-intel.local/never-ready"
 READY_DELAY_ANNOTATION = "pod-ready.stage.kwok.x-k8s.io/delay"
@@ -193,13 +195,18 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: floa
 
 
 def go_module_dir(wrapper: Path, module: str) -> Path:
-    """Directory of `module` in the module cache, as the wrapper module in `wrapper` pins it."""
+    """Directory of `module` in the module cache, as the wrapper module in `wrapper` pins it, downloaded first
+    when the cache lacks it (a binary built earlier does not mean its module is still in this module cache)."""
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
-    out = subprocess.run(["go", "list", "-m", "-f", "{{.Dir}}", module], cwd=wrapper, env=env,
+    out = subprocess.run(["go", "mod", "download", "-json", module], cwd=wrapper, env=env,
                          capture_output=True, text=True)
-    if out.returncode != 0 or not out.stdout.strip():
-        raise ClusterError(f"go list -m {module} in {wrapper} failed: {out.stderr.strip()}")
-    return Path(out.stdout.strip())
+    try:
+        directory = json.loads(out.stdout).get("Dir", "") if out.stdout.strip() else ""
+    except json.JSONDecodeError:
+        directory = ""
+    if out.returncode != 0 or not directory or not Path(directory).is_dir():
+        raise ClusterError(f"go mod download {module} in {wrapper} failed: {(out.stderr or out.stdout).strip()}")
+    return Path(directory)
 
 
 def kserve_wrapper(version: str) -> Path:
@@ -804,8 +811,6 @@ class LocalCluster:
         if len(cms) != 1:
             raise ClusterError(f"expected one ConfigMap in {src}")
         cm = cms[0]
-        sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
-        from kserve_intel.versions import release
         deploy = json.loads(cm["data"]["deploy"])
         # "RawDeployment" up to v0.15, "Standard" from v0.16 (the old name still accepted there).
         deploy["defaultDeploymentMode"] = release(self.kserve_version).raw_mode

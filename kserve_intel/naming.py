@@ -119,7 +119,7 @@ def label_value(text: str) -> str:
 # Pod label naming the Pulumi stack, so logs (Loki) and metrics can be
 # selected per stack as well as per model (app.kubernetes.io/instance).
 STACK_LABEL = "kserve-intel/stack"
-# ClusterServingRuntime label naming its serving stack (kserve_intel/serving_stacks.py): the policy
+# ClusterServingRuntime label naming its serving stack (kserve_intel/catalog/serving_stacks.py): the policy
 # pack allows Xeon's SYS_NICE exception only on runtimes of a NUMA-binding stack.
 SERVING_STACK_LABEL = "kserve-intel/serving-stack"
 

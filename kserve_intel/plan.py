@@ -12,17 +12,20 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-from . import backends, charts, custom_runtimes, lora as lora_rules, naming, registry, scaling as scaling_rules
-from .catalogue import lookup
-from .config import DEFAULT_HF_ENDPOINT, StackConfig
+from . import naming
+from .catalog.kserve import KServeRelease, hf_storage_uri, release
+from .catalog.models import lookup, openvino_repo
+from .catalog.platforms import PROFILES, PlatformProfile
+from .catalog.serving_stacks import ServingStack
+from .config.autoscaling import KedaConfig
+from .config.stack import DEFAULT_HF_ENDPOINT, StackConfig
 from .errors import ConfigError, ConfigIssue
-from .platforms import PROFILES, PlatformProfile
-from . import serving_stacks
-from .serving_stacks import ServingStack, serving_stack_warnings
-from .local_cache import NodeGroupPlan, model_cache_issues, node_group_issues, node_group_plan, source_uri
-from .rollout import DEFAULT_CANARY_NAME, CanaryPlan, canary_issues, multinode_issues
-from .scaling import Scaling
-from .versions import KServeRelease, release
+from .rules import (autoscaling as scaling_rules, backends, canary as canary_rules, charts, custom_runtimes, hub,
+                    lora as lora_rules, names, registry, serving_stacks)
+from .rules.autoscaling import Scaling
+from .rules.canary import CanaryPlan
+from .rules.local_model_cache import NodeGroupPlan, model_cache_issues, node_group_issues, node_group_plan
+from .rules.multinode import multinode_issues
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class ModelPlan:
     local_cache_size: str | None = None
     # Weights from the model registry (MLflow), resolved; None: from Hugging Face.
     source: registry.ResolvedSource | None = None
-    # LoRA adapters on this base (kserve_intel/lora.py); None: no adapters.
+    # LoRA adapters on this base (rules/lora.py); None: no adapters.
     lora: lora_rules.LoraPlan | None = None
     # How long `pulumi up` waits for it to be Ready (models[].readyTimeoutMinutes, else the stack's).
     ready_timeout_minutes: int = 90
@@ -107,7 +110,7 @@ class ModelPlan:
     @property
     def source_uri(self) -> str:
         """The weights as a KServe storage URI: `hf://<id>[:<revision>]`."""
-        return source_uri(self.id, self.revision)
+        return hf_storage_uri(self.id, self.revision)
 
     @property
     def config_path(self) -> str:
@@ -172,9 +175,7 @@ class StackPlan:
         return scaling.engine or scaling_rules.default_engine(self.config.kserve.serverless)
 
     @property
-    def keda_config(self):
-        from .config import KedaConfig
-
+    def keda_config(self) -> KedaConfig:
         return self.config.autoscaling.keda or KedaConfig()
 
     @property
@@ -246,7 +247,7 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     }
     max_tp = runtimes.accelerators_per_node or profile.max_tensor_parallel_size
     issues: list[ConfigIssue] = []
-    warnings: list[str] = serving_stack_warnings(config)
+    warnings: list[str] = serving_stacks.serving_stack_warnings(config)
     kserve_release = release(config.kserve.version)
     node_selector = dict(runtimes.node_selector if runtimes.node_selector is not None else profile.node_selector)
     node_group = node_group_plan(config, kserve_release, profile, node_selector)
@@ -260,12 +261,12 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
                        runtime_plans[serving_stacks.resolve_model(config, m).name])
         for i, m in enumerate(config.models)
     )
-    issues.extend(_name_collisions(models))
+    issues.extend(names.model_name_collisions(models))
     issues.extend(lora_rules.namespace_collisions(models))
     if config.kserve.serverless and config.kserve.knative_source == "existing" and any(
             m.lora is not None and m.lora.via_storage_uris for m in models):
         warnings.append(lora_rules.EXISTING_KNATIVE_WARNING)
-    issues.extend(_token_required(config, models))
+    issues.extend(hub.token_required(config, models))
     issues.extend(scaling_rules.backend_metric_issues(models))
     if issues:
         raise ConfigError(issues)
@@ -289,7 +290,7 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
         serving_stack=serving,
         runtimes=tuple(runtime_plans.values()),
     )
-    unused_mirrors = list(charts.unused_issues(config.chart_repositories, charts.installed_releases(plan)))
+    unused_mirrors = list(charts.unused_issues(config.chart_repositories, installed_releases(plan)))
     if unused_mirrors:
         raise ConfigError(unused_mirrors)
     return plan
@@ -345,7 +346,7 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
     base_storage_uri = model.local_cache is not None and node_group is not None
     issues.extend(backends.model_issues(path, model, stack, nodes, pp, tp, base_storage_uri))
     vllm = stack.backend == "vllm"
-    ovms_repo = backends.openvino_repo(model.id) if stack.backend == "ovms" else None
+    ovms_repo = openvino_repo(model.id) if stack.backend == "ovms" else None
 
     def command_line(revision, extra_args) -> list[str]:
         """The model's arguments in its backend's own syntax (the runtime adds the listen flags)."""
@@ -410,40 +411,13 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
     scaling = scaling_rules.resolve(config, model)
     issues.extend(multinode_issues(path, model, config, kserve_release, profile, nodes, scaling))
     issues.extend(model_cache_issues(path, model, nodes, node_group))
-    canary = None
-    if model.canary is not None:
-        issues.extend(canary_issues(path, model, model.canary, config, kserve_release, name, nodes, scaling))
-        c = model.canary
-        revision = c.revision or model.revision
-        canary_args = command_line(revision, c.extra_args if c.extra_args is not None else model.extra_args)
-        canary_lora = lora
-        if c.adapters is not None:
-            canary_lora = lora_rules.resolve(f"{path}.canary", c.adapters, model.lora, served, stack, profile.name,
-                                             storage_uris, issues, [], {**model.env, **(c.env or {})},
-                                             c.extra_args if c.extra_args is not None else model.extra_args,
-                                             **adapter_sources)
-        elif lora is not None and (c.extra_args is not None or c.env is not None):
-            lora_rules.resolve(f"{path}.canary", model.adapters, model.lora, served, stack, profile.name,
-                               storage_uris, issues, [], {**model.env, **(c.env or {})},
-                               c.extra_args if c.extra_args is not None else model.extra_args,
-                               **adapter_sources)
-        if canary_lora is not None:
-            canary_args += list(canary_lora.args)
-        canary = CanaryPlan(
-            name=c.name or DEFAULT_CANARY_NAME,
-            traffic_percent=c.traffic_percent,
-            args=tuple(canary_args),
-            env=MappingProxyType({**env, **(c.env or {})}),
-            image=c.image,
-            revision=revision,
-            source=(resolution.of(f"{path}.canary.source") if resolution else None) or source,
-            lora=canary_lora,
-        )
-        if not config.kserve.serverless and config.storage.enabled and config.storage.access_mode == "ReadWriteOnce":
-            warnings.append(
-                f"{path} {model.id}: the canary Deployment mounts the same ReadWriteOnce cache claim, so it can "
-                "only start on the node of the stable pod; use storage.accessMode ReadWriteMany."
-            )
+    canary = canary_rules.resolve_canary(
+        path, model, config, kserve_release, name, nodes, scaling, issues, warnings, command_line=command_line,
+        resolve_adapters=lambda key, adapters, env_, extra: lora_rules.resolve(
+            key, adapters, model.lora, served, stack, profile.name, storage_uris, issues, [], env_, extra,
+            **adapter_sources),
+        lora=lora, env=env, source=(resolution.of(f"{path}.canary.source") if resolution else None) or source,
+    )
     return ModelPlan(
         index=index,
         id=model.id,
@@ -470,30 +444,41 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
     )
 
 
-def _name_collisions(models: tuple[ModelPlan, ...]) -> list[ConfigIssue]:
-    issues = []
-    seen: dict[str, ModelPlan] = {}
-    for model in models:
-        first = seen.setdefault(model.name, model)
-        if first is not model:
-            issues.append(ConfigIssue(
-                f"{model.config_path}.name", f"collides with {first.config_path} ({first.id}); "
-                "give one of them a distinct `name`", model.name,
-            ))
-    return issues
+def installed_releases(plan: StackPlan) -> list[str]:
+    """Release names the stack installs, under the same conditions the components use."""
+    releases: list[str] = []
+    kserve = plan.config.kserve
+    if kserve.install:
+        if kserve.cert_manager == "install":
+            releases.append("cert-manager")
+        releases += [plan.release.crd_chart, plan.release.controller_chart]
+        if plan.local_model_cache is not None and plan.release.localmodel_separate_charts:
+            releases += ["kserve-localmodel-crd", "kserve-localmodel-resources"]
+    if plan.install_knative:
+        releases.append("knative-operator")
+    if plan.install_keda:
+        releases.append("keda")
+    return releases
 
 
-def _token_required(config: StackConfig, models: tuple[ModelPlan, ...]) -> list[ConfigIssue]:
-    if config.hf_token is not None:
-        return []
-    gated = [m for m in models if m.gated]
-    gated_adapters = [(f"{m.config_path}.adapters[{i}]", a.id) for m in models if m.lora is not None
-                      for i, a in enumerate(m.lora.adapters) if a.gated]
-    if not gated and not gated_adapters:
-        return []
-    listed = ", ".join([f"{m.config_path} {m.id}" for m in gated] + [f"{k} {i}" for k, i in gated_adapters])
-    return [ConfigIssue(
-        "hfToken", f"is required because these models are gated on Hugging Face (or unknown to the catalogue; "
-        f"set `gated: false` on a model that is not): {listed}. Run "
-        "`pulumi config set --secret kserve-intel:hfToken <token>`",
-    )]
+def model_runtime(plan: StackPlan, model: ModelPlan | None = None) -> RuntimePlan:
+    """The runtime a model runs (its serving stack's); the stack-wide one without a model."""
+    return model.runtime if model is not None and model.runtime is not None else plan.primary_runtime
+
+
+def served_by(plan: StackPlan, model: ModelPlan) -> str:
+    """The name of the ClusterServingRuntime a model's InferenceService names."""
+    runtime = model_runtime(plan, model)
+    return runtime.multinode_name if model.multinode else runtime.name
+
+
+def ready_timeout_minutes(plan: StackPlan, model: ModelPlan | None = None) -> int:
+    """How long `pulumi up` waits for a model (None: for any model of the stack) to become Ready."""
+    if model is not None:
+        return model.ready_timeout_minutes
+    return max([stack_ready_timeout_minutes(plan.config, plan.profile), *(m.ready_timeout_minutes for m in plan.models)])
+
+
+def delete_timeout_minutes(plan: StackPlan) -> int:
+    """How long `pulumi destroy` waits for an InferenceService to be gone before it fails."""
+    return plan.config.delete_timeout_minutes

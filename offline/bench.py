@@ -40,6 +40,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from kserve_intel.catalog.models import CATALOGUE
+
 from .engine import PROJECT_ROOT, Evaluation, evaluate, stack_config
 
 DEFAULT_SIZES = (1, 10, 50, 100)
@@ -67,8 +69,6 @@ class Measurement:
 
 def model_list(stack: str, count: int) -> list[Any]:
     """`count` models: the catalogue's entries for the stack's platform first, then synthetic open models."""
-    from kserve_intel.catalogue import CATALOGUE
-
     platform_name = _platform_of(stack)
     models: list[Any] = [entry.id for entry in CATALOGUE.values() if entry.tuning(platform_name)][:count]
     for i in range(count - len(models)):

@@ -50,7 +50,7 @@ HUB_REFERENCE_LAYOUT = {
 # A directory with weights but no config.json.
 NO_CONFIG_LAYOUT = {"model/model.safetensors": "x", "components/tokenizer/tokenizer.json": "{}"}
 
-# LoRA adapters (kserve_intel/lora.py). peft's adapter_config.json (rank `r`) and weights, no real tensors.
+# LoRA adapters (rules/lora.py). peft's adapter_config.json (rank `r`) and weights, no real tensors.
 ADAPTER_CONFIG_JSON = {"peft_type": "LORA", "r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "v_proj"],
                        "base_model_name_or_path": "Qwen/Qwen3-1.7B", "task_type": "CAUSAL_LM"}
 # mlflow.transformers.log_model of a PEFT model: the adapter in peft/, the tokenizer beside it.

@@ -18,17 +18,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kserve_intel import dashboard as dashboards
+from kserve_intel.builders import dashboard as dashboards
 from kserve_intel import plan as plan_module
-from kserve_intel import scaling as scaling_rules
-from kserve_intel import serving_stacks
+from kserve_intel.rules import autoscaling as scaling_rules
+from kserve_intel.rules import serving_stacks
 from kserve_intel.builders import monitoring as build
-from kserve_intel.builders import scaling as keda
+from kserve_intel.builders import autoscaling as keda
 from kserve_intel.builders import traffic
-from kserve_intel.config import load_config
+from kserve_intel.load import load_config
 from kserve_intel.errors import ConfigError
 from kserve_intel.plan import build_plan
-from kserve_intel.validation import validate_object
+from offline.validation import validate_object
 from tests.conftest import raw_config
 from tests.test_traffic import ALL_ROUTES, apisix_upstream, gateway_upstream, nginx_upstream
 

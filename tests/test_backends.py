@@ -1,7 +1,7 @@
 """Backends besides vLLM: TGI, OVMS and custom runtimes, on the serving-stack mechanism.
 
 Command lines are checked against the option sets derived from each server's pinned source
-(kserve_intel/data/: TGI v3.3.7 launcher/src/main.rs `struct Args` parsed by clap 4.5; OVMS v2026.3
+(kserve_intel/catalog/data/: TGI v3.3.7 launcher/src/main.rs `struct Args` parsed by clap 4.5; OVMS v2026.3
 src/cli_parser.cpp parsed by cxxopts 3.1), with each parser's own value rules.
 """
 
@@ -12,17 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from kserve_intel.backends import OPENVINO_REPOS
+from kserve_intel.catalog.models import OPENVINO_REPOS
 from kserve_intel.builders.model import inference_service
-from kserve_intel.builders.runtime import runtime_objects, served_by
-from kserve_intel.catalogue import CATALOGUE
-from kserve_intel.config import load_config
+from kserve_intel.builders.runtime import runtime_objects
+from kserve_intel.plan import served_by
+from kserve_intel.catalog.models import CATALOGUE
+from kserve_intel.load import load_config
 from kserve_intel.errors import ConfigError
 from kserve_intel.plan import build_plan
-from kserve_intel.serving_stacks import OVMS_FLAGS, STACKS, TGI_FLAGS, TGI_REPEATABLE
+from kserve_intel.catalog.serving_stacks import OVMS_FLAGS, STACKS, TGI_FLAGS, TGI_REPEATABLE
 from tests.conftest import raw_config
 
-DATA = Path(__file__).resolve().parent.parent / "kserve_intel" / "data"
+DATA = Path(__file__).resolve().parent.parent / "kserve_intel" / "catalog" / "data"
 CUSTOM = {"name": "llamacpp", "image": "ghcr.io/ggml-org/llama.cpp:server-b6000", "platforms": ["xeon"],
           "command": ["/app/llama-server"], "args": ["--host", "0.0.0.0", "--port", "8081", "-hf", "$(MODEL_ID)"],
           "port": 8081, "healthPath": "/health", "openaiBasePath": "/v1", "metricsPath": "/metrics",

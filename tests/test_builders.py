@@ -11,9 +11,9 @@ from kserve_intel import naming
 from kserve_intel.builders import kserve as kserve_builders
 from kserve_intel.builders.model import cache_claim, hf_token_secret, inference_service, model_namespace
 from kserve_intel.builders.runtime import cluster_serving_runtime
-from kserve_intel.config import load_config
+from kserve_intel.load import load_config
 from kserve_intel.plan import build_plan
-from kserve_intel.validation import validate_object
+from offline.validation import validate_object
 from tests.conftest import raw_config
 
 PLATFORMS = ("xeon", "gaudi", "gaudi3")
@@ -266,7 +266,7 @@ def test_labels_are_the_recommended_set():
 
 def test_a_failed_model_is_named_with_what_to_run():
     from kserve_intel.builders.model import not_ready_message
-    from kserve_intel.config import load_config
+    from kserve_intel.load import load_config
     from kserve_intel.plan import build_plan
 
     plan = build_plan(load_config({"kserve-intel:platform": "xeon", "kserve-intel:namespace": "models",

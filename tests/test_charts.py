@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kserve_intel.builders import kserve as kserve_build
-from kserve_intel.builders import knative, local_cache, scaling
-from kserve_intel.config import load_config
+from kserve_intel.builders import autoscaling as scaling, knative, local_model_cache as local_cache
+from kserve_intel.load import load_config
 from kserve_intel.errors import ConfigError
 from kserve_intel.plan import build_plan
 from tests.conftest import RELEASE, raw_config, run_stack

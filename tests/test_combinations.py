@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from kserve_intel import naming
-from kserve_intel.validation import validate_objects
+from offline.validation import validate_objects
 from offline.engine import is_secret, redact
 from tests.conftest import TOKEN, run_stack
 from tests.test_policy import _stack_violations
@@ -30,7 +30,7 @@ INGRESS = {"enabled": True, "host": "llm.example.com", "tls": {"secretName": "ll
 GATEWAY = {"enabled": True, "gateway": {"name": "inference", "namespace": "gateways"}}
 GENAI = {"enabled": True}
 MONITORING = {"enabled": True}
-# Every route; Gateway API is refused in Serverless mode (config.py), so those cases leave it out.
+# Every route; Gateway API is refused in Serverless mode (rules/traffic.py), so those cases leave it out.
 ROUTES = {"ingress": INGRESS, "apisix": APISIX, "gatewayApi": GATEWAY, "genaiGateway": GENAI}
 SERVERLESS_ROUTES = {"ingress": INGRESS, "apisix": APISIX, "genaiGateway": GENAI}
 CANARY = {"trafficPercent": 20, "image": "opea/vllm-gaudi:1.23.0"}

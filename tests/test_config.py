@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kserve_intel.config import StackConfig, load_config
+from kserve_intel.config.stack import StackConfig
+from kserve_intel.load import load_config
 from kserve_intel.errors import ConfigError
 from kserve_intel.plan import build_plan
 from tests.conftest import raw_config
@@ -201,7 +202,7 @@ def test_every_config_key_is_documented_in_the_readme_or_a_topic_page():
     import glob
     from pathlib import Path
 
-    from kserve_intel.config import StackConfig
+    from kserve_intel.config.stack import StackConfig
     from tests.test_monitoring import _keys
 
     root = Path(__file__).resolve().parent.parent

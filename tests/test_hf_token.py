@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from pulumi import RunError
 
-from kserve_intel.hf_token import HubUnreachable, check_token
+from kserve_intel.online.hub import HubUnreachable, check_token
 from offline.engine import evaluate, stack_config
 
 GOOD = "hf_good_token_for_tests"
@@ -192,7 +192,7 @@ def test_unreachable_hub_on_up_is_one_clear_error(hub):
 
 
 def test_gated_lora_adapters_are_checked_by_their_adapter_config(hub):
-    # An adapter repository holds adapter_config.json, not config.json (kserve_intel/lora.py).
+    # An adapter repository holds adapter_config.json, not config.json (rules/lora.py).
     problems = check_token(GOOD, [], endpoint=hub, gated_adapters=["example/gated-lora"])
     assert ("HEAD", "/example/gated-lora/resolve/main/adapter_config.json", GOOD) in FakeHub.seen
     (problem,) = problems  # the fake hub knows no adapter: 404 names it

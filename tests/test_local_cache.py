@@ -9,14 +9,14 @@ import itertools
 import pytest
 
 from kserve_intel.builders import kserve as kserve_builders
-from kserve_intel.builders import local_cache
+from kserve_intel.builders import local_model_cache as local_cache
 from kserve_intel.builders.model import inference_service
-from kserve_intel.config import load_config
+from kserve_intel.load import load_config
 from kserve_intel.errors import ConfigError
-from kserve_intel.local_cache import quantity_bytes
+from kserve_intel.config.values import quantity_bytes
 from kserve_intel.plan import build_plan
-from kserve_intel.validation import validate_object
-from kserve_intel.versions import SUPPORTED_TAGS, KServeRelease
+from offline.validation import validate_object
+from kserve_intel.catalog.kserve import SUPPORTED_TAGS, KServeRelease
 from offline.engine import is_secret
 from tests.conftest import TOKEN, raw_config, run_stack
 
@@ -292,7 +292,7 @@ def test_serverless_cached_model_is_valid():
 def test_node_group_is_named_as_not_schema_checked():
     # No upstream LocalModelNodeGroup CRD is vendored (schemas/crds/SOURCES.md):
     # its metadata is checked, its spec is reported as unchecked, never as valid.
-    from kserve_intel.validation import not_schema_checked
+    from offline.validation import not_schema_checked
 
     group = local_cache.node_group(make_plan())
     assert not_schema_checked(group)

@@ -1,4 +1,4 @@
-"""LoRA adapters on a shared base model (kserve_intel/lora.py): config, exact args per platform and
+"""LoRA adapters on a shared base model (rules/lora.py): config, exact args per platform and
 KServe version, storageUris validated strictly per KServe version, refusals, outputs, gateway list."""
 
 from __future__ import annotations
@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kserve_intel import lora, validation
+from kserve_intel.rules import lora
+from offline import validation
 from kserve_intel.builders.knative import feature_flags
 from kserve_intel.builders.model import inference_service
 from kserve_intel.builders.monitoring import alert_rules, dashboard_json
 from kserve_intel.builders.traffic import litellm_model_list
-from kserve_intel.config import load_config
+from kserve_intel.load import load_config
 from kserve_intel.errors import ConfigError
 from kserve_intel.plan import build_plan
-from kserve_intel.serving_stacks import STACKS
+from kserve_intel.catalog.serving_stacks import STACKS
 from tests.conftest import raw_config
 
 CRDS = Path(__file__).parent / "data" / "kserve-crds"
@@ -121,7 +122,7 @@ def test_no_adapters_no_lora_args():
 def test_storage_uris_only_from_0_16_and_never_beside_model_storage_uri():
     # KServe refuses storageUris beside model.storageUri (a registry source, the local model cache):
     # then vLLM fetches the adapters itself.
-    from kserve_intel.versions import release
+    from kserve_intel.catalog.kserve import release
 
     assert lora.via_storage_uris(release("v0.20.0"), base_has_storage_uri=True) is False
     assert lora.via_storage_uris(release("v0.16.0"), base_has_storage_uri=False) is True
@@ -262,7 +263,7 @@ def test_served_names_collide_across_models_and_adapters_of_the_namespace():
 def test_adapters_need_the_vllm_backend(monkeypatch):
     from dataclasses import replace
 
-    from kserve_intel import serving_stacks
+    from kserve_intel.rules import serving_stacks
 
     tgi = replace(STACKS["vllm-0.33"], backend="tgi")
     monkeypatch.setattr(serving_stacks, "resolve", lambda config: tgi)

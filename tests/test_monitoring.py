@@ -15,16 +15,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kserve_intel import dashboard as dashboards
-from kserve_intel import naming, promql
+from kserve_intel.builders import dashboard as dashboards
+from kserve_intel import naming
+from kserve_intel.builders import promql
 from kserve_intel.builders import monitoring as build
 from kserve_intel.builders.model import inference_service
 from kserve_intel.builders.runtime import cluster_serving_runtime
-from kserve_intel.config import load_config
+from kserve_intel.load import load_config
 from kserve_intel.errors import ConfigError
 from kserve_intel.plan import build_plan
-from kserve_intel.serving_stacks import STACKS
-from kserve_intel.validation import validate_object
+from kserve_intel.catalog.serving_stacks import STACKS
+from offline.validation import validate_object
 from tests.conftest import raw_config, run_stack
 
 METRICS = yaml.safe_load((Path(__file__).parent / "data" / "vllm_metrics.yaml").read_text())
@@ -484,7 +485,7 @@ def _keys(model, prefix):
 
 
 def test_every_new_key_is_in_the_readme_configuration_table():
-    from kserve_intel.config import MonitoringConfig
+    from kserve_intel.config.monitoring import MonitoringConfig
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     keys = [*_keys(MonitoringConfig, "monitoring"), "storage.retainOnDestroy"]
     assert len(keys) == 17

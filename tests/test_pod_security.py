@@ -1,7 +1,7 @@
 """The pod KServe would create, scanned by checkov's Kubernetes checks.
 
 checkov reads Deployments, not KServe custom resources, so each case builds
-the Deployment KServe would create (`kserve_intel.predicted_pod`) and scans it
+the Deployment KServe would create (`offline.predicted_pod`) and scans it
 together with the namespace's NetworkPolicy. Every failed check must be one
 of the documented exceptions that applies to that case (README "Security"):
 
@@ -32,7 +32,7 @@ import yaml
 from kserve_intel.builders.model import inference_service
 from kserve_intel.builders.network import model_network_policy
 from kserve_intel.builders.runtime import cluster_serving_runtime
-from kserve_intel.predicted_pod import predicted_deployment, strategic_merge
+from offline.predicted_pod import predicted_deployment, strategic_merge
 from tests.test_builders import make_plan
 
 ROOT = Path(__file__).resolve().parent.parent

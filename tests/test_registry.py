@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from pulumi import RunError
 
-from kserve_intel import registry
+from kserve_intel.rules import registry
 from kserve_intel.builders.identity import model_service_account
 from kserve_intel.builders.model import inference_service
 from kserve_intel.builders.registry import S3_SECRET, needs_s3_secret, s3_secret
-from kserve_intel.config import load_config
+from kserve_intel.load import load_config
 from kserve_intel.errors import ConfigError
 from kserve_intel.plan import build_plan
-from kserve_intel.validation import validate_object
+from offline.validation import validate_object
 from offline.engine import evaluate, is_secret, stack_config
 from tests.conftest import ISVC, SECRET, raw_config, run_stack
 from tests import mlflow_server
@@ -530,12 +530,12 @@ def test_credentials_reach_the_server_as_bearer_or_basic_auth():
      ["/mnt/models/model", "--tokenizer", "/mnt/models/components/tokenizer", "--served-model-name", "m"]),
 ])
 def test_mounted_args_point_both_entry_points_at_the_weights(args, expected):
-    from kserve_intel.registry import mounted_args
+    from kserve_intel.rules.registry import mounted_args
 
     assert mounted_args(args) == expected
 
 
-# --- LoRA adapters from the registry (kserve_intel/lora.py) -------------------------------------
+# --- LoRA adapters from the registry (rules/lora.py) -------------------------------------
 
 LORA_BASE = "Qwen/Qwen3-1.7B"
 

@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 import yaml
 
-from kserve_intel.config_schema import SCHEMA_PATH, render_schema
-from kserve_intel.validation import validate_directory, validate_objects
+from kserve_intel.config.schema import SCHEMA_PATH, render_schema
+from offline.validation import validate_directory, validate_objects
 from offline.engine import committed_stacks, redact
 from offline.golden import GOLDEN_ROOT
 from offline.render import main as render_main
@@ -101,7 +101,7 @@ def test_render_cli_reports_bad_config_and_fails(tmp_path, capsys):
 def test_rendered_directory_validates_like_make_validate(stack, tmp_path):
     out = render(stack, {"hfToken": TOKEN}, tmp_path / stack)
     assert validate_directory(out) == []
-    result = subprocess.run([sys.executable, "-m", "kserve_intel.validation", str(out)], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "offline.validation", str(out)], cwd=ROOT,
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     # A user's override that breaks the schema is caught by the same command.

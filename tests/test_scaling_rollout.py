@@ -12,12 +12,12 @@ import yaml
 from kserve_intel.builders import knative, multinode
 from kserve_intel.builders import kserve as kserve_builders
 from kserve_intel.builders.model import inference_service
-from kserve_intel.builders.scaling import keda_release, pod_selector, scaled_object, vllm_query
-from kserve_intel.config import load_config
+from kserve_intel.builders.autoscaling import keda_release, pod_selector, scaled_object, vllm_query
+from kserve_intel.load import load_config
 from kserve_intel.errors import ConfigError
 from kserve_intel.plan import build_plan
-from kserve_intel.validation import SCHEMA_DIR, validate_object
-from kserve_intel.versions import SUPPORTED_TAGS, KServeRelease
+from offline.validation import SCHEMA_DIR, validate_object
+from kserve_intel.catalog.kserve import SUPPORTED_TAGS, KServeRelease
 from tests.conftest import TOKEN, raw_config, run_stack
 
 PLATFORMS = ("xeon", "gaudi", "gaudi3")

@@ -11,11 +11,11 @@ import pytest
 
 from kserve_intel.builders.model import inference_service
 from kserve_intel.builders.runtime import cluster_serving_runtime
-from kserve_intel.catalogue import CATALOGUE
-from kserve_intel.config import load_config
+from kserve_intel.catalog.models import CATALOGUE
+from kserve_intel.load import load_config
 from kserve_intel.errors import ConfigError
 from kserve_intel.plan import build_plan
-from kserve_intel.serving_stacks import STACKS, offered
+from kserve_intel.catalog.serving_stacks import STACKS, offered
 from tests.conftest import raw_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,7 +236,7 @@ OVERRIDES = {  # user extraArgs each stack must accept
 }
 
 
-# LoRA adapters (kserve_intel/lora.py): (id suffix, KServe version, model keys). v0.13: vLLM downloads
+# LoRA adapters (rules/lora.py): (id suffix, KServe version, model keys). v0.13: vLLM downloads
 # the adapters (hub repo ids as paths); v0.20: storageUris mounts; limits at the defaults and tuned.
 LORA_CASES = [
     ("lora-hub", "v0.13.0", {"adapters": [{"name": "sql", "id": "example/sql-lora"},
@@ -336,7 +336,7 @@ def run_parser(stack_name, cases, tmp_path):
 PARSED_STACKS = [name for name, stack in STACKS.items() if stack.backend == "vllm"]
 
 
-# Registry adapters' adapter_config.json (kserve_intel/lora.py `_registry_adapter_issues`): our verdict
+# Registry adapters' adapter_config.json (rules/lora.py `_registry_adapter_issues`): our verdict
 # against vLLM's own PEFTHelper.validate_legal, which the server runs per adapter at start.
 PEFT = {"r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "v_proj"]}
 PEFT_CASES = {
@@ -362,8 +362,8 @@ def peft_cases():
 
 
 def our_peft_verdict(stack_name, name):
-    from kserve_intel import lora
-    from kserve_intel.registry import AdapterFacts, ResolvedSource
+    from kserve_intel.rules import lora
+    from kserve_intel.rules.registry import AdapterFacts, ResolvedSource
 
     config, bias = PEFT_CASES[name]
     adapter = lora.AdapterConfig.model_validate({"name": "a", "source": {"registeredModel": "m", "version": 1}})

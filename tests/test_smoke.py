@@ -280,7 +280,7 @@ def test_every_lora_adapter_is_asked_by_its_served_name(tmp_path):
         outputs = outputs_for(url, models=(base,))
         outputs["models"][0]["adapters"] = [
             {"servedModelName": "sql-lora", "id": "org/sql-lora", "baseModel": base, "openaiBaseUrl": url},
-            # A registry adapter's entry: `source` instead of `id` (kserve_intel/lora.py AdapterPlan.summary).
+            # A registry adapter's entry: `source` instead of `id` (rules/lora.py AdapterPlan.summary).
             {"servedModelName": "chat-lora", "baseModel": base, "openaiBaseUrl": url,
              "source": {"registeredModel": "chat-lora", "alias": "champion",
                         "resolved": {"version": "2", "uri": "s3://mlflow/0/models/m-1/artifacts/peft"}}},

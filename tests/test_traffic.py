@@ -15,9 +15,9 @@ from kserve_intel.builders import traffic
 from kserve_intel.builders.identity import model_service_account
 from kserve_intel.builders.model import inference_service
 from kserve_intel.builders.network import allowed_source_namespaces, model_network_policy
-from kserve_intel.config import load_config
+from kserve_intel.load import load_config
 from kserve_intel.errors import ConfigError
-from kserve_intel.validation import validate_object
+from offline.validation import validate_object
 from offline.engine import is_secret
 from tests.conftest import TOKEN, raw_config, run_stack
 from tests.test_builders import PLATFORMS, VERSIONS, make_plan

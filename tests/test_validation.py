@@ -16,15 +16,8 @@ from typing import Any
 
 import pytest
 
-from kserve_intel import validation
-from kserve_intel.validation import (
-    SCHEMA_DIR,
-    kserve_schema_version,
-    main,
-    validate_directory,
-    validate_object,
-    validate_objects,
-)
+from offline import validation
+from offline.validation import SCHEMA_DIR, kserve_schema_version, main, validate_directory, validate_object, validate_objects
 
 REPO = Path(__file__).resolve().parent.parent
 BOTH = ["v0.13.0", "v0.20.0"]
@@ -405,12 +398,12 @@ def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 def test_module_entry_point_and_no_pulumi(tmp_path: Path) -> None:
     (tmp_path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: Bad_Name}\n")
     run = subprocess.run(
-        [sys.executable, "-m", "kserve_intel.validation", str(tmp_path)],
+        [sys.executable, "-m", "offline.validation", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, check=False,
     )
     assert run.returncode == 1, run.stderr
     assert run.stdout.splitlines()[-1] == "validated 1 objects: 1 errors"
-    probe = "import sys, kserve_intel.validation; print(any(m.split('.')[0] == 'pulumi' for m in sys.modules))"
+    probe = "import sys, offline.validation; print(any(m.split('.')[0] == 'pulumi' for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
 
@@ -440,7 +433,7 @@ def test_every_vendored_crd_version_compiles() -> None:
 
 
 def test_kinds_without_a_vendored_crd_are_reported_not_passed_silently() -> None:
-    from kserve_intel.validation import not_schema_checked
+    from offline.validation import not_schema_checked
 
     serving = {
         "apiVersion": "operator.knative.dev/v1beta1",
@@ -458,7 +451,7 @@ def test_kinds_without_a_vendored_crd_are_reported_not_passed_silently() -> None
 
 
 def test_serverless_render_validates_with_the_unchecked_kind_named(tmp_path, capsys) -> None:
-    from kserve_intel.validation import validate_directory
+    from offline.validation import validate_directory
     from offline.render import render
 
     out = render("xeon", {"kserve.deploymentMode": "Serverless"}, tmp_path / "sv")

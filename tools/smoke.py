@@ -111,7 +111,7 @@ def targets_from_outputs(outputs: dict[str, Any], url: str | None = None) -> lis
         except (KeyError, TypeError):
             raise SmokeError(f"unexpected entry in output `models`: {entry!r}") from None
         targets.append(Target(name=name, served_model_name=served, base_url=base.rstrip("/")))
-        # LoRA adapters: the same server, picked by `model` (kserve_intel/lora.py).
+        # LoRA adapters: the same server, picked by `model` (rules/lora.py).
         for adapter in entry.get("adapters") or []:
             try:
                 adapter_name = adapter["servedModelName"]

@@ -4,7 +4,7 @@ VERSION=v4.25.0
 BINARIES="pulumi-resource-kubernetes"
 build() {
   local mod dir=cmd/pulumi-resource-kubernetes
-  mod="$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
+  mod="$(module_dir github.com/pulumi/pulumi-kubernetes/provider/v4)"
   # What upstream's `go generate` does: the schema with the release version set, both files compacted.
   python3 - "$mod/cmd/pulumi-resource-kubernetes" "$dir" "${VERSION#v}" <<'PY'
 import json, pathlib, sys

@@ -9,6 +9,6 @@ build() {
   go build -trimpath -o "$OUT/pulumi-language-python" ./cmd/pulumi-language-python
   # The host runs this script (shipped in the sdk/v3 module, not in the PyPI wheel) to start a program.
   local sdk
-  sdk="$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
+  sdk="$(module_dir github.com/pulumi/pulumi/sdk/v3)"
   install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$OUT/pulumi-language-python-exec"
 }

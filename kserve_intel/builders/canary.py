@@ -17,7 +17,7 @@ import copy
 from typing import Any
 
 from ..plan import ModelPlan, StackPlan
-from .runtime import CONTAINER_NAME, env_list
+from .pod import CONTAINER_NAME, env_list
 
 
 def _with_canary_settings(predictor: dict[str, Any], model: ModelPlan, env_extra: list[dict[str, Any]]) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
-from ..plan import StackPlan
-from ..versions import KNATIVE_OPERATOR_REPOSITORY
-from .kserve import HelmRelease, chart_release, namespace
+from ..catalog.kserve import KNATIVE_OPERATOR_REPOSITORY
+from ..plan import StackPlan, ready_timeout_minutes
+from .helm import HelmRelease, chart_release, namespace
 
 OPERATOR_NAMESPACE = "knative-operator"
 DOMAIN_TEMPLATE = "{{.Name}}.{{.Namespace}}.{{.Domain}}"
@@ -78,8 +78,6 @@ def progress_deadline(plan: StackPlan) -> str:
     Knative's default (600s) kills a loading LLM pod (kserve/kserve#3795); use
     the same window `pulumi up` waits for a model.
     """
-    from .model import ready_timeout_minutes
-
     return f"{ready_timeout_minutes(plan)}m"
 
 

@@ -2,40 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from .. import charts, naming
+from ..catalog.kserve import CERT_MANAGER_REPOSITORY, CHART_REPOSITORY
 from ..plan import StackPlan
-from ..versions import CERT_MANAGER_REPOSITORY, CHART_REPOSITORY
+from .helm import HelmRelease, chart_release, namespace
+from .local_model_cache import controller_values
 from .traffic import kserve_gateway_values
 
 CERT_MANAGER_NAMESPACE = "cert-manager"
-
-
-@dataclass(frozen=True)
-class HelmRelease:
-    """A Helm release as `helm upgrade --install` would take it."""
-
-    name: str
-    chart: str
-    version: str
-    namespace: str
-    values: dict[str, Any] = field(default_factory=dict)
-    repository: str | None = None
-    # Minutes Helm may wait for the release's workloads to become ready.
-    timeout_minutes: int = 10
-
-
-def namespace(name: str, component: str, extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": name,
-            "labels": {**naming.labels(name, component), **(extra_labels or {})},
-        },
-    }
 
 
 def kserve_namespace(plan: StackPlan) -> dict[str, Any]:
@@ -49,12 +24,6 @@ def kserve_namespace(plan: StackPlan) -> dict[str, Any]:
 
 def cert_manager_namespace() -> dict[str, Any]:
     return namespace(CERT_MANAGER_NAMESPACE, "cert-manager")
-
-
-def chart_release(plan: StackPlan, name: str, repository: str, version: str, namespace: str, **extra: Any) -> HelmRelease:
-    """A release of the chart of the same name, from its upstream repository or the stack's mirror for it."""
-    chart, repo = charts.locate(plan.config.chart_repositories, name, name, repository)
-    return HelmRelease(name=name, chart=chart, repository=repo, version=version, namespace=namespace, **extra)
 
 
 def cert_manager_release(plan: StackPlan) -> HelmRelease:
@@ -92,8 +61,6 @@ def controller_release(plan: StackPlan) -> HelmRelease:
         values["kserve"]["controller"]["gateway"]["ingressGateway"] = gateway_api
     if plan.release.has_modelmesh_values:
         values["kserve"]["modelmesh"] = {"enabled": False}
-    from .local_cache import controller_values  # imports this module's HelmRelease
-
     local_model = controller_values(plan)
     if local_model:
         values["kserve"]["localmodel"] = local_model

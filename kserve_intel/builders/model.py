@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
-from ..config import DEFAULT_HF_ENDPOINT
-from ..platforms import CACHE_MOUNT_PATH
-from ..plan import ModelPlan, StackPlan, stack_ready_timeout_minutes
+from ..catalog.platforms import CACHE_MOUNT_PATH
+from ..config.stack import DEFAULT_HF_ENDPOINT
+from ..plan import ModelPlan, StackPlan, model_runtime, ready_timeout_minutes
+from .autoscaling import predictor_scaling
 from .canary import apply_canary
-from .local_cache import apply_local_cache
+from .local_model_cache import apply_local_cache
 from .multinode import apply_multinode
+from .pod import env_list
 from .registry import apply_registry
-from .runtime import env_list, model_runtime
-from .scaling import predictor_scaling
 from .security import pod_security_context
 
 CACHE_VOLUME = "model-cache"
@@ -71,18 +71,6 @@ def cache_claim(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
         },
         "spec": spec,
     }
-
-
-def ready_timeout_minutes(plan: StackPlan, model: ModelPlan | None = None) -> int:
-    """How long `pulumi up` waits for a model (None: for any model of the stack) to become Ready."""
-    if model is not None:
-        return model.ready_timeout_minutes
-    return max([stack_ready_timeout_minutes(plan.config, plan.profile), *(m.ready_timeout_minutes for m in plan.models)])
-
-
-def delete_timeout_minutes(plan: StackPlan) -> int:
-    """How long `pulumi destroy` waits for an InferenceService to be gone before it fails."""
-    return plan.config.delete_timeout_minutes
 
 
 def not_ready_message(model: ModelPlan, operation: str, errors: list[str]) -> str | None:

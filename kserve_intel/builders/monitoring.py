@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import naming, promql
-from ..config import MonitoringConfig
-from ..dashboard import models_dashboard, vllm_dashboard
+from .. import naming
+from . import promql
+from ..config.monitoring import MonitoringConfig
+from .dashboard import models_dashboard, vllm_dashboard
 from ..plan import ModelPlan, StackPlan
 
 PROMETHEUS_API = "monitoring.coreos.com/v1"

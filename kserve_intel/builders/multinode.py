@@ -17,10 +17,10 @@ import shlex
 from typing import Any
 
 from .. import naming
-from ..platforms import CACHE_MOUNT_PATH, SERVING_PORT, PlatformProfile
-from ..plan import ModelPlan, RuntimePlan, StackPlan
-from .runtime import CONTAINER_NAME, env_list, model_runtime, served_by
+from ..catalog.platforms import CACHE_MOUNT_PATH, SERVING_PORT, PlatformProfile
+from ..plan import ModelPlan, RuntimePlan, StackPlan, model_runtime, served_by
 from .mounted import serve_from_mount
+from .pod import CONTAINER_NAME, env_list
 from .security import container_security_context, pod_security_context
 
 WORKER_CONTAINER = "worker-container"

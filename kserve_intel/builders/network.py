@@ -14,7 +14,7 @@ import ipaddress
 from typing import Any
 
 from .. import naming
-from ..platforms import SERVING_PORT
+from ..catalog.platforms import SERVING_PORT
 from ..plan import StackPlan
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import naming
 from ..plan import ModelPlan, StackPlan
-from ..registry import ANNOTATION_PREFIX, MOUNTED_DIR
+from ..rules.registry import ANNOTATION_PREFIX, MOUNTED_DIR
 
 S3_SECRET = "kserve-intel-registry-s3"
 ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
-from ..platforms import SERVING_PORT
-from ..plan import ModelPlan, RuntimePlan, StackPlan
+from ..catalog.platforms import SERVING_PORT
+from ..plan import RuntimePlan, StackPlan, served_by
+from . import multinode
+from .pod import CONTAINER_NAME, env_list
 from .security import container_security_context
-
-CONTAINER_NAME = "kserve-container"  # KServe merges the predictor into this name
 
 
 def _probe(period: int, failures: int, timeout: int = 5, path: str = "/health", port: int = SERVING_PORT) -> dict[str, Any]:
@@ -19,15 +19,6 @@ def _probe(period: int, failures: int, timeout: int = 5, path: str = "/health", 
         "timeoutSeconds": timeout,
         "failureThreshold": failures,
     }
-
-
-def env_list(env: dict[str, str] | Any) -> list[dict[str, str]]:
-    return [{"name": key, "value": value} for key, value in sorted(env.items())]
-
-
-def model_runtime(plan: StackPlan, model: ModelPlan | None = None) -> RuntimePlan:
-    """The runtime a model runs (its serving stack's); the stack-wide one without a model."""
-    return model.runtime if model is not None and model.runtime is not None else plan.primary_runtime
 
 
 def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None) -> dict[str, Any]:
@@ -92,8 +83,6 @@ def runtime_objects(plan: StackPlan) -> list[dict[str, Any]]:
     """Every ClusterServingRuntime the stack creates: for each serving stack in use, the single-node
     runtime when a single-node model runs it (or, for the stack-wide stack, when there are no
     models), and its multi-node variant when a multi-node model does. Nothing no model uses."""
-    from . import multinode  # imports this module's helpers
-
     objects = []
     for runtime in plan.runtimes:
         users = [m for m in plan.models if m.runtime is not None and m.runtime.name == runtime.name]
@@ -102,12 +91,6 @@ def runtime_objects(plan: StackPlan) -> list[dict[str, Any]]:
         if any(m.multinode for m in users):
             objects.append(multinode.cluster_serving_runtime(plan, runtime))
     return objects
-
-
-def served_by(plan: StackPlan, model: ModelPlan) -> str:
-    """The name of the ClusterServingRuntime a model's InferenceService names."""
-    runtime = model_runtime(plan, model)
-    return runtime.multinode_name if model.multinode else runtime.name
 
 
 def runtime_summary(plan: StackPlan) -> list[dict[str, Any]]:

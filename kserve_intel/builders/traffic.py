@@ -10,7 +10,7 @@ Serverless: `<name>-predictor` is the ExternalName Service Knative points at its
 networking layer's internal gateway (Kourier, Istio's knative-local-gateway),
 which routes by Host, so the routes send `Host: <name>-predictor.<ns>.svc.cluster.local`
 (ingress-nginx `upstream-vhost`, APISIX `proxy-rewrite.host`); Knative splits a
-canary behind that one host. Gateway API is refused in Serverless (config.py).
+canary behind that one host. Gateway API is refused in Serverless (rules/traffic.py).
 
 Servers whose OpenAI API is not under `/v1` (a custom runtime declaring
 e.g. `/v3` as its stack's `openai_path`): clients keep the one convention,

@@ -12,8 +12,8 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from engine.localcluster import NEVER_READY_LABEL, PLATFORM_LABEL, LocalCluster
-from kserve_intel.platforms import GAUDI, GAUDI3, XEON
-from kserve_intel.versions import release
+from kserve_intel.catalog.platforms import GAUDI, GAUDI3, XEON
+from kserve_intel.catalog.kserve import release
 
 pytestmark = pytest.mark.e2e
 

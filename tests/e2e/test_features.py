@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from engine.localcluster import LocalCluster, build_engine
-from kserve_intel.config import load_config
+from kserve_intel.load import load_config
 from kserve_intel.errors import ConfigError
 from kserve_intel.plan import build_plan
 from tests.e2e.pulumi_cli import PulumiCLI, steps_by_op
@@ -178,7 +178,7 @@ def _predictor_image(cluster: LocalCluster, namespace: str, model: str) -> str:
 
 def test_models_on_two_serving_stacks_run_their_own_runtimes(env) -> None:
     """models[].servingStack: one runtime per stack in use; KServe merges each model with its own runtime."""
-    from kserve_intel.serving_stacks import STACKS
+    from kserve_intel.catalog.serving_stacks import STACKS
 
     cluster, cli = env
     cli.init("e2e-stacks", TWO_STACKS)
@@ -239,7 +239,7 @@ def _predictor_container(cluster: LocalCluster, namespace: str, model: str) -> d
 
 def test_backends_reach_kserve_and_each_model_runs_its_own_runtime(env) -> None:
     """TGI, OVMS and a custom runtime beside vLLM: the real controller merges each model with its runtime."""
-    from kserve_intel.serving_stacks import STACKS
+    from kserve_intel.catalog.serving_stacks import STACKS
 
     cluster, cli = env
     cli.init("e2e-backends", BACKENDS)

@@ -266,7 +266,13 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	if err := tc.ValidateVenv(ctx); err != nil {
 		return nil, fmt.Errorf("%w (create it first, e.g. `make venv`)", err)
 	}
-	config, err := json.Marshal(req.GetConfig())
+	// A stack with no config at all arrives as a nil map: send `{}` (not `null`, which the SDK cannot read) so the
+	// program reports what is missing in its own words.
+	stackConfig := req.GetConfig()
+	if stackConfig == nil {
+		stackConfig = map[string]string{}
+	}
+	config, err := json.Marshal(stackConfig)
 	if err != nil {
 		return nil, err
 	}

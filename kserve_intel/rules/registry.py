@@ -1,4 +1,4 @@
-"""Weights from a model registry (MLflow): config, rules, resolution.
+"""Weights from a model registry (MLflow): rules and resolution.
 
 A model (later: an adapter) may name a registered model in MLflow and an alias
 (`champion`) or a version instead of taking its weights from Hugging Face:
@@ -27,150 +27,32 @@ Everything here is plain Python: no Pulumi. Messages never contain a credential.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
-import requests
-from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
+from ..config.registry import FETCHABLE_TEXT, RegistryConfig, RegistrySource, fetchable
+from ..errors import ConfigIssue
+from ..online.mlflow import API, ARTIFACTS_API, MlflowApi, RegistryUnreachable, connect
 
-from .errors import ConfigIssue
-from .strict import HTTP_URL as _URL, Strict as _Strict
 
 # Where the storage initializer puts what storageUri names, and where vLLM finds the
 # mlflow.transformers layout inside it.
 MOUNTED_DIR = "/mnt/models"
+
+
 WEIGHTS_DIR = "model"
+
+
 TOKENIZER_DIR = "components/tokenizer"
-API = "/api/2.0/mlflow"
-ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
-DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
 # Annotations on the InferenceService: what the registry resolved (a moved alias is a diff).
 ANNOTATION_PREFIX = "kserve-intel/registry-"
-# Schemes KServe's storage initializer fetches a directory from (v0.13-v0.20). Plain
-# http(s) is one file or an archive, so only Azure blob URLs qualify among https.
-FETCHABLE_SCHEMES = ("s3", "gs", "hdfs", "webhdfs")
-_AZURE_BLOB = re.compile(r"^https://[a-z0-9]+\.blob\.core\.windows\.net/")
-FETCHABLE_TEXT = "s3://, gs://, hdfs://, webhdfs://, https://<account>.blob.core.windows.net/"
-# MLflow names: registered models allow most characters; aliases are [\w-]+ and not "latest" / "v<digits>".
-_ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-_ENDPOINT = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
-
-
-def _version_text(value: Any) -> Any:
-    # `version: 3` arrives as a number from YAML; MLflow versions are strings of digits.
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def _version(value: str) -> str:
-    if not value.isdigit() or value.startswith("0"):
-        raise ValueError("must be an MLflow model version: a whole number from 1, such as 3")
-    return value
-
-
-def _alias(value: str) -> str:
-    if not _ALIAS.match(value) or value.lower() == "latest" or re.match(r"^[vV]\d+$", value):
-        raise ValueError("must be an MLflow alias such as champion: letters, digits, '_' and '-' "
-                         "(not 'latest' nor v<number>)")
-    return value
-
-
-def _registered_model(value: str) -> str:
-    if not value.strip() or len(value) > 256 or "/" in value or any(c in value for c in "\n\r\t"):
-        raise ValueError("must be the name of a registered model in MLflow (no '/', at most 256 characters)")
-    return value
-
-
-def _http_url(value: str) -> str:
-    if not _URL.match(value):
-        raise ValueError("must be the http(s) URL of the MLflow tracking server such as http://mlflow.mlflow.svc:5000")
-    return value.rstrip("/")
-
-
-def _store_uri(value: str) -> str:
-    if not fetchable(value):
-        raise ValueError(f"must be a URI KServe's storage initializer can read ({FETCHABLE_TEXT}), "
-                         "such as s3://mlflow/artifacts: the server's --artifacts-destination")
-    return value.rstrip("/")
-
-
-def _endpoint(value: str) -> str:
-    if not _ENDPOINT.match(value):
-        raise ValueError("must be host[:port] of the S3 API without a scheme, such as minio.minio.svc:9000 "
-                         "(the scheme comes from useHttps)")
-    return value
-
-
-Version = Annotated[str, BeforeValidator(_version_text), AfterValidator(_version)]
-Alias = Annotated[str, AfterValidator(_alias)]
-RegisteredModel = Annotated[str, AfterValidator(_registered_model)]
-
-
-class ResolvedConfig(_Strict):
-    """What the registry answered last time, for `registry.resolve: false` (from the stack output)."""
-
-    version: Version
-    uri: Annotated[str, AfterValidator(_store_uri)]
-    run_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-
-
-class RegistrySource(_Strict):
-    """Weights from a registered model in MLflow, by alias or by version.
-
-    Shaped for reuse: a model's `source`, a canary's `source` (registeredModel
-    defaults to the model's), and later a LoRA adapter's.
-    """
-
-    registered_model: RegisteredModel | None = None
-    alias: Alias | None = None
-    version: Version | None = None
-    resolved: ResolvedConfig | None = None
-
-    @property
-    def wanted(self) -> str:
-        return f"alias {self.alias!r}" if self.alias else f"version {self.version}"
-
-
-class RegistryS3Config(_Strict):
-    """How KServe's storage initializer reads an s3:// store (KServe's S3 Secret conventions)."""
-
-    endpoint: Annotated[str, AfterValidator(_endpoint)] | None = None
-    use_https: bool = True
-    region: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
-    verify_ssl: bool = True
-    access_key_id: SecretStr | None = None
-    secret_access_key: SecretStr | None = None
-
-    @property
-    def has_keys(self) -> bool:
-        return self.access_key_id is not None and self.secret_access_key is not None
-
-
-class RegistryConfig(_Strict):
-    """The MLflow tracking server the models' `source` keys refer to."""
-
-    # false: air-gapped previews; no call, `models[].source.resolved` is used.
-    resolve: bool = True
-    tracking_uri: Annotated[str, AfterValidator(_http_url)] | None = None
-    # Bearer token, or basic auth (username + password); secrets.
-    token: SecretStr | None = None
-    username: str | None = Field(default=None, min_length=1, max_length=256)
-    password: SecretStr | None = None
-    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=300)
-    # The server's --artifacts-destination: what `mlflow-artifacts:/<path>` is stored under.
-    artifacts_destination: Annotated[str, AfterValidator(_store_uri)] | None = None
-    s3: RegistryS3Config | None = None
-
-
-# Nested registry fields whose values are never echoed in messages (see config.SECRET_FIELDS).
-SECRET_FIELDS = frozenset({"token", "password", "accessKeyId", "secretAccessKey"})
-
-
-# --- cross-key rules (config time) -------------------------------------------------------
 
 
 def adapter_sources(config: Any) -> list[tuple[str, RegistrySource]]:
-    """The LoRA adapters' sources (kserve_intel/lora.py) with their key paths."""
+    """The LoRA adapters' sources (rules/lora.py) with their key paths."""
     found = []
     for index, model in enumerate(config.models):
         groups = [(f"models[{index}].adapters", model.adapters)]
@@ -277,14 +159,11 @@ def model_issues(path: str, model: Any, nodes: int) -> list[ConfigIssue]:
     return []
 
 
-# --- the resolved record --------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class AdapterFacts:
     """What a registry adapter's adapter_config.json says, in the peft LoraConfig keys vLLM checks when it
     loads the adapter (vllm/lora/peft_helper.py PEFTHelper: rank against max_lora_rank, DoRA,
-    modules_to_save, bias); the rules per serving stack are in kserve_intel/lora.py."""
+    modules_to_save, bias); the rules per serving stack are in rules/lora.py."""
 
     # The largest rank of any module: `r`, or a larger one in `rank_pattern`; None when not stated.
     rank: int | None
@@ -337,17 +216,6 @@ class ResolvedSource:
         return out
 
 
-# --- URIs ---------------------------------------------------------------------------------
-
-
-def fetchable(uri: str) -> bool:
-    """Whether KServe's storage initializer can download a directory from `uri`."""
-    scheme = urlsplit(uri).scheme
-    if scheme in FETCHABLE_SCHEMES:
-        return bool(urlsplit(uri).netloc)
-    return bool(_AZURE_BLOB.match(uri))
-
-
 def proxied_path(uri: str) -> str | None:
     """The path under the artifact proxy for `mlflow-artifacts:/p` or `mlflow-artifacts://host/p`."""
     if not uri.startswith("mlflow-artifacts:"):
@@ -364,48 +232,6 @@ def storage_uri(uri: str, artifacts_destination: str | None) -> str:
             raise LookupError(path)
         return f"{artifacts_destination}/{path}" if path else artifacts_destination
     return uri.rstrip("/")
-
-
-# --- the REST resolver ------------------------------------------------------------------------
-
-
-class RegistryUnreachable(Exception):
-    """The tracking server could not be asked at all."""
-
-
-@dataclass
-class MlflowApi:
-    """Read-only calls to MLflow's REST API."""
-
-    tracking_uri: str
-    auth: tuple[str, str] | None = None
-    token: str | None = None
-    timeout: float = DEFAULT_TIMEOUT_SECONDS
-    session: requests.Session = field(default_factory=requests.Session)
-
-    def get(self, endpoint: str, **params: Any) -> tuple[int, dict[str, Any]]:
-        url = self.tracking_uri + endpoint
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        try:
-            response = self.session.get(url, params=params, headers=headers, auth=self.auth, timeout=self.timeout,
-                                        allow_redirects=False)
-        except requests.exceptions.Timeout:
-            raise RegistryUnreachable(f"no answer from {self.tracking_uri} within {self.timeout:g} s") from None
-        except requests.exceptions.RequestException as error:
-            raise RegistryUnreachable(f"cannot connect to {self.tracking_uri} ({type(error).__name__})") from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        return response.status_code, body if isinstance(body, dict) else {}
-
-
-def _api(registry: RegistryConfig) -> MlflowApi:
-    auth = None
-    if registry.username is not None and registry.password is not None:
-        auth = (registry.username, registry.password.get_secret_value())
-    token = registry.token.get_secret_value() if registry.token is not None else None
-    return MlflowApi(registry.tracking_uri or "", auth=auth, token=token, timeout=registry.timeout_seconds)
 
 
 class _Refused(Exception):
@@ -467,7 +293,11 @@ def _layout_problem(api: MlflowApi, registry: RegistryConfig, kind: str, where: 
 # adapter_config.json beside adapter_model.safetensors (or .bin / .pt). mlflow.transformers.log_model of a
 # PEFT model writes it to `peft/`; an adapter logged with log_artifacts has it at its root.
 ADAPTER_CONFIG = "adapter_config.json"
+
+
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin", "adapter_model.pt")
+
+
 PEFT_DIR = "peft"
 
 
@@ -645,7 +475,7 @@ class Resolution:
         return self.sources.get(key)
 
 
-def resolve_sources(config: Any, api_factory: Callable[[RegistryConfig], MlflowApi] = _api) -> Resolution:
+def resolve_sources(config: Any, api_factory: Callable[[RegistryConfig], MlflowApi] = connect) -> Resolution:
     """Resolve every source once (read-only calls; none with registry.resolve false)."""
     registry: RegistryConfig = config.registry
     wanted = []

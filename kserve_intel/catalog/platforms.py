@@ -52,7 +52,7 @@ class PlatformProfile:
     shm_size: str = "10Gi"
     # How long vLLM may take to download weights, load and warm up.
     startup_minutes: int = 60
-    # Entry point; the serving stack (serving_stacks.py) sets it with the image, flags and env.
+    # Entry point; the serving stack (catalog/serving_stacks.py) sets it with the image, flags and env.
     command: tuple[str, ...] = ("python3", "-m", "vllm.entrypoints.openai.api_server")
     # `vllm serve <model>` takes the model as its first positional argument.
     model_positional: bool = False

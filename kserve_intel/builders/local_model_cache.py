@@ -15,11 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
-from ..local_cache import NodeGroupPlan
+from ..rules.local_model_cache import NodeGroupPlan
 from .mounted import serve_from_mount
 from ..plan import ModelPlan, StackPlan
-from ..versions import CHART_REPOSITORY
-from .kserve import HelmRelease, chart_release, namespace
+from ..catalog.kserve import CHART_REPOSITORY
+from .helm import HelmRelease, chart_release, namespace
 
 DOWNLOAD_CONTAINER = "kserve-intel-hf-download"
 LOCALMODEL_CRD_CHART = "kserve-localmodel-crd"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import naming, promql
+from .. import naming
+from . import promql
 from ..plan import ModelPlan, StackPlan
-from .kserve import HelmRelease, chart_release, namespace
-from ..versions import KEDA_REPOSITORY
+from .helm import HelmRelease, chart_release, namespace
+from ..catalog.kserve import KEDA_REPOSITORY
 
 KEDA_NAMESPACE = "keda"
 # KEDA polls Prometheus this often; a model idles this long before scaling down

@@ -1,28 +1,28 @@
 """Serving stacks: a server (backend) at a pinned version, as data.
 
 Backends: vLLM (the default), Hugging Face TGI, OpenVINO Model Server (OVMS, Xeon only) and the
-runtimes a user describes under `runtimes.custom` (a stack built from config, `custom_stack`).
+runtimes a user describes under `runtimes.custom` (a stack built from config, rules/custom_runtimes.py).
 
-A platform profile (platforms.py) says what the node is; a serving stack says what runs on it:
+A platform profile (catalog/platforms.py) says what the node is; a serving stack says what runs on it:
 image, entry point, flags, environment, the Gaudi software release it needs, what its parser no
 longer accepts, the capabilities it needs, and its tuned values per model size. Precedence when a
 model is planned: platform < stack < catalogue < the model's own config.
 
-The config keys `servingStack` and `gaudiSoftware`, and every rule about them, live here.
-Another backend (TGI, OVMS, ...) is another `ServingStack` with its own `backend`.
+Which stack a model runs and every rule about `servingStack`, `backend` and `gaudiSoftware` live in
+rules/serving_stacks.py. Another backend (TGI, OVMS, ...) is another `ServingStack` with its own `backend`.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import Mapping
 
-from .errors import ConfigIssue
 from .platforms import CACHE_MOUNT_PATH, COMMON_ENV, SERVING_PORT, XEON, PlatformProfile
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .config import StackConfig
+DATA = Path(__file__).parent / "data"
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class ServingStack:
     # Runtime args that make the server listen where KServe routes (after `args`).
     listen_args: tuple[str, ...] = ("--host", "0.0.0.0", "--port", str(SERVING_PORT))
     # Non-vLLM servers: every option their launcher/CLI parser knows -> whether it takes a value
-    # (derived from the pinned source, kserve_intel/data/); None: vLLM's real parser decides (tests).
+    # (derived from the pinned source, kserve_intel/catalog/data/); None: vLLM's real parser decides (tests).
     known_args: Mapping[str, bool] | None = None
     # Options that may be given more than once; None: any may (argparse, cxxopts: the last one wins).
     # TGI's clap parser refuses a second occurrence of every other option.
@@ -104,7 +104,6 @@ class ServingStack:
         return f"{names[self.backend]} {self.version}" if self.backend in names else f"runtime {self.name}"
 
 
-
 # Gone from vLLM since 0.10.2 (the 0.33.0 parser answers "unrecognized arguments").
 _GONE_SINCE_0_10 = {
     "--swap-space": "removed in vLLM 0.18 (no CPU swap in the V1 engine)",
@@ -113,9 +112,12 @@ _GONE_SINCE_0_10 = {
     "--use-padding-aware-scheduling": "a HabanaAI fork flag; vllm-gaudi pads with VLLM_BUCKETING_STRATEGY=pad",
     "--max-num-prefill-seqs": "a HabanaAI fork flag; vllm-gaudi reads VLLM_PROMPT_BS_BUCKET_MAX",
 }
+
+
 _ENV_GONE_SINCE_0_10 = {
     "VLLM_USE_V1": "the V0 engine is gone (vLLM 0.11); V1 is the only engine",
 }
+
 
 VLLM_0_33 = ServingStack(
     name="vllm-0.33",
@@ -162,6 +164,7 @@ VLLM_0_33 = ServingStack(
     description="upstream vLLM 0.33.0 CPU backend",
 )
 
+
 VLLM_0_10 = ServingStack(
     name="vllm-0.10",
     backend="vllm",
@@ -182,6 +185,7 @@ VLLM_0_10 = ServingStack(
     parser_version="0.10.2",
     description="vLLM 0.10.2 CPU image (September 2025), the previous default",
 )
+
 
 _PLUGIN_ENV = {
     **COMMON_ENV,
@@ -261,6 +265,7 @@ VLLM_GAUDI_0_26 = ServingStack(
     description="vllm-project/vllm-gaudi v0.26.0 plugin on vLLM 0.26.0, Gaudi software 1.24.1",
 )
 
+
 _FORK_ARGS = (
     "--block-size", "128",
     "--dtype", "bfloat16",
@@ -270,6 +275,7 @@ _FORK_ARGS = (
     "--use-padding-aware-scheduling",
     "--disable-log-requests",
 )
+
 
 VLLM_FORK_1_22 = ServingStack(
     name="vllm-fork-1.22",
@@ -319,12 +325,10 @@ VLLM_FORK_1_22 = ServingStack(
     description="HabanaAI/vllm-fork v0.9.0.1+Gaudi-1.22.0 (end of life from Gaudi software 1.23)",
 )
 
-def _option_specs(name: str) -> Mapping[str, Mapping]:
-    """A launcher's options, derived from its pinned source (kserve_intel/data/<name>.json)."""
-    import json
-    from pathlib import Path
 
-    return json.loads((Path(__file__).parent / "data" / f"{name}.json").read_text())["flags"]
+def _option_specs(name: str) -> Mapping[str, Mapping]:
+    """A launcher's options, derived from its pinned source (kserve_intel/catalog/data/<name>.json)."""
+    return json.loads((DATA / f"{name}.json").read_text())["flags"]
 
 
 def _flags(name: str) -> Mapping[str, bool]:
@@ -333,8 +337,13 @@ def _flags(name: str) -> Mapping[str, bool]:
 
 
 TGI_FLAGS = _flags("tgi-3.3.7-launcher-flags")
+
+
 TGI_REPEATABLE = frozenset(f for f, spec in _option_specs("tgi-3.3.7-launcher-flags").items() if spec.get("repeat"))
+
+
 OVMS_FLAGS = _flags("ovms-2026.3-cli-flags")
+
 
 _TGI_RESERVED = {
     "--model-id": "id", "--revision": "revision", "--num-shard": "tensorParallelSize",
@@ -345,6 +354,8 @@ _TGI_RESERVED = {
     "--prometheus-port": "(metrics are scraped from the serving port's /metrics)",
     "--json-output": "(always on: logs as JSON)", "--env": "(prints the environment and exits)",
 }
+
+
 # clap reads each option from its UPPER_SNAKE variable too: the program's options stay the program's.
 _TGI_RESERVED_ENV = {
     "MODEL_ID": "id", "REVISION": "revision", "NUM_SHARD": "tensorParallelSize", "SHARDED": "tensorParallelSize",
@@ -352,9 +363,12 @@ _TGI_RESERVED_ENV = {
     "HOSTNAME": "(set by Kubernetes; TGI gets --hostname 0.0.0.0)", "HUGGINGFACE_HUB_CACHE": "storage",
     "LORA_ADAPTERS": "adapters (vLLM only)", "PROMETHEUS_PORT": "(fixed)", "API_KEY": "(Secrets, not env)",
 }
+
+
 _TGI_WARNING = ("TGI is in maintenance mode upstream since December 2025 (minor fixes only; Hugging Face "
                 "recommends vLLM) and its Gaudi image runs Gaudi software 1.21.0, older than the vLLM stack's "
                 "1.24.1: prefer backend vllm unless you must keep a TGI deployment")
+
 
 TGI_3_3 = ServingStack(
     name="tgi-3.3",
@@ -380,6 +394,7 @@ TGI_3_3 = ServingStack(
     format_prefix="tgi",
     description="Hugging Face TGI 3.3.7, CPU image (IPEX 2.7)",
 )
+
 
 TGI_GAUDI_3_3 = replace(
     TGI_3_3,
@@ -412,6 +427,7 @@ TGI_GAUDI_3_3 = replace(
     description="Hugging Face TGI 3.3.7 Gaudi backend on Gaudi software 1.21.0",
 )
 
+
 _OVMS_RESERVED = {
     "--source_model": "id", "--model_name": "servedModelName", "--model_repository_path": "storage",
     "--rest_port": "(fixed: KServe routes to it)", "--port": "(no gRPC: the OpenAI API is REST)",
@@ -420,6 +436,8 @@ _OVMS_RESERVED = {
     "--pull": "(pull and serve is the only mode)", "--model_path": "id", "--config_path": "id",
     "--weight-format": "id (an OpenVINO/* repository needs no conversion)",
 }
+
+
 OVMS_2026_3 = ServingStack(
     name="ovms-2026.3",
     backend="ovms",
@@ -447,11 +465,16 @@ OVMS_2026_3 = ServingStack(
     description="OpenVINO Model Server 2026.3, OpenVINO-optimized int4/int8 models on CPU",
 )
 
+
 STACKS: Mapping[str, ServingStack] = MappingProxyType(
     {s.name: s for s in (VLLM_0_33, VLLM_0_10, VLLM_GAUDI_0_26, VLLM_FORK_1_22, TGI_3_3, TGI_GAUDI_3_3, OVMS_2026_3)}
 )
+
+
 # Newest first per backend: the first one a platform offers for a backend is that backend's default.
 _ORDER = ("vllm-0.33", "vllm-gaudi-0.26", "vllm-0.10", "vllm-fork-1.22", "tgi-3.3", "tgi-gaudi-3.3", "ovms-2026.3")
+
+
 BUILT_IN_BACKENDS = ("vllm", "tgi", "ovms")
 
 
@@ -461,7 +484,7 @@ def offered(platform: str, backend: str | None = None) -> tuple[ServingStack, ..
                  if platform in STACKS[n].platforms and (backend is None or STACKS[n].backend == backend))
 
 
-def _release(version: str) -> str:
+def software_release(version: str) -> str:
     """"1.22.0" -> "1.22": a driver's minor release decides what runs on it."""
     return ".".join(version.split(".")[:2])
 
@@ -470,186 +493,8 @@ def default_stack(platform: str, gaudi_software: str | None = None, backend: str
     """The newest stack of a backend the platform offers, or the newest the declared Gaudi software runs."""
     stacks = offered(platform, backend)
     if gaudi_software:
-        matching = [s for s in stacks if s.gaudi_software and _release(s.gaudi_software) == _release(gaudi_software)]
+        wanted = software_release(gaudi_software)
+        matching = [s for s in stacks if s.gaudi_software and software_release(s.gaudi_software) == wanted]
         if matching:
             return matching[0]
     return stacks[0]
-
-
-def available(config: "StackConfig") -> Mapping[str, ServingStack]:
-    """The built-in stacks and the stack's own runtimes (runtimes.custom), by name."""
-    from .custom_runtimes import custom_stacks  # imports this module
-
-    return {**STACKS, **custom_stacks(config)}
-
-
-def _backend_stack(config: "StackConfig", backend: str) -> ServingStack:
-    """What a backend name means on the platform: a custom runtime, or the backend's newest stack."""
-    stacks = available(config)
-    if backend not in BUILT_IN_BACKENDS:
-        return stacks[backend]
-    return default_stack(config.platform, config.gaudi_software, backend)
-
-
-def resolve(config: "StackConfig") -> ServingStack:
-    """The stack-wide serving stack: `servingStack`, else the newest of `backend` (default vLLM) for
-    the platform and `gaudiSoftware`."""
-    if config.serving_stack:
-        return STACKS[config.serving_stack]
-    return _backend_stack(config, config.backend or "vllm")
-
-
-def _means(stack: ServingStack, backend: str) -> bool:
-    return stack.backend == backend or (stack.backend == "custom" and stack.name == backend)
-
-
-def resolve_model(config: "StackConfig", model) -> ServingStack:
-    """The stack one model runs: its own `servingStack`, else the stack-wide stack when that runs the
-    model's `backend` (or the model names none), else the newest stack of the model's backend."""
-    if model.serving_stack:
-        return STACKS[model.serving_stack]
-    wide = resolve(config)
-    if model.backend and not _means(wide, model.backend):
-        return _backend_stack(config, model.backend)
-    return wide
-
-
-def runtime_name(platform: PlatformProfile, stack: ServingStack, stack_wide: bool) -> str:
-    """The ClusterServingRuntime name of a stack on a platform.
-
-    The stack-wide vLLM stack keeps the platform's name (`intel-vllm-xeon`), so choosing another
-    stack-wide vLLM stack updates that runtime in place; any other stack gets a name of its own that
-    encodes it (`intel-xeon-vllm-0-10`, `intel-gaudi-tgi-gaudi-3-3`, `intel-xeon-<custom name>`), so the
-    runtimes coexist.
-    """
-    if stack_wide and stack.backend == "vllm":
-        return platform.runtime_name
-    return f"intel-{platform.name}-{stack.name.replace('.', '-')}"
-
-
-def in_use(config: "StackConfig") -> tuple[ServingStack, ...]:
-    """The stacks whose runtimes the stack creates: the stack-wide one first, then each other
-    stack a model picks, in the order the models name them. The stack-wide runtime is created when
-    a model uses it or when the stack has no models (a stack that only provides the runtime)."""
-    stack_wide = resolve(config)
-    used = [resolve_model(config, m) for m in config.models]
-    used_names = [s.name for s in used]
-    stacks = ([stack_wide] if not used or stack_wide.name in used_names else []) + [
-        s for s in used if s.name != stack_wide.name]
-    return tuple({s.name: s for s in stacks}.values())
-
-
-def _backend_issue(config: "StackConfig", key: str, backend: str) -> ConfigIssue | None:
-    """A backend name that means nothing on this platform."""
-    platform = config.platform
-    customs = [c.name for c in config.runtimes.custom]
-    names = [b for b in BUILT_IN_BACKENDS if offered(platform, b)] + [
-        c.name for c in config.runtimes.custom if platform in c.platforms]
-    if backend in names:
-        return None
-    if backend in BUILT_IN_BACKENDS:
-        where = ", ".join(sorted({p for st in STACKS.values() if st.backend == backend for p in st.platforms}))
-        return ConfigIssue(key, f"is not offered on {platform} ({backend} runs on {where}); allowed: "
-                           f"{', '.join(names)}", backend)
-    if backend in customs:
-        return ConfigIssue(key, f"runtime {backend} (runtimes.custom) does not list {platform} in its platforms; "
-                           f"allowed: {', '.join(names)}", backend)
-    return ConfigIssue(key, f"is not a backend; allowed: {', '.join(names)} (vllm, tgi, ovms or the name of a "
-                       "runtime under runtimes.custom)", backend)
-
-
-def _arg_issues(stack: ServingStack, source: str, args: list[str]) -> Iterable[ConfigIssue]:
-    seen: set[str] = set()
-    for arg in args:
-        flag = arg.split("=", 1)[0]
-        if stack.repeatable_args is not None and flag.startswith("-"):
-            if flag in seen and flag not in stack.repeatable_args:
-                yield ConfigIssue(f"{source}.extraArgs", f"{flag} is given twice; {stack.server}'s launcher refuses a "
-                                  "repeated option (give it once)", arg)
-            seen.add(flag)
-        if stack.known_args is None:  # vLLM: the flags its version dropped
-            reason = stack.rejects_arg(arg)
-            if reason:
-                yield ConfigIssue(f"{source}.extraArgs", f"{flag} is not accepted by serving stack {stack.name} "
-                                  f"({stack.server}): {reason}", arg)
-            continue
-        if not flag.startswith("-"):
-            continue  # a value of the option before it
-        if flag in stack.reserved_args:
-            yield ConfigIssue(f"{source}.extraArgs", f"{flag} is set by the program for serving stack {stack.name}; "
-                              f"use {stack.reserved_args[flag]} instead", arg)
-        elif flag not in stack.known_args:
-            yield ConfigIssue(f"{source}.extraArgs", f"{flag} is not an option of {stack.server} (serving stack "
-                              f"{stack.name}; options are spelled as its launcher does, e.g. "
-                              f"{', '.join(list(stack.known_args)[:3])})", arg)
-
-
-def serving_stack_checks(config: "StackConfig") -> Iterable[ConfigIssue]:
-    """Every rule about servingStack, backend, gaudiSoftware and what a stack's server accepts."""
-    platform = config.platform
-    names = [s.name for s in offered(platform)]
-    allowed = f"is not offered on {platform}; allowed: {', '.join(names)}"
-    if config.serving_stack is not None and config.serving_stack not in names:
-        yield ConfigIssue("servingStack", allowed, config.serving_stack)
-        return
-    if config.backend is not None:
-        issue = _backend_issue(config, "backend", config.backend)
-        if issue:
-            yield issue
-            return
-        if config.serving_stack is not None and not _means(STACKS[config.serving_stack], config.backend):
-            yield ConfigIssue("servingStack", f"runs {STACKS[config.serving_stack].backend}, not backend "
-                              f"{config.backend}; set one of the two", config.serving_stack)
-            return
-    if config.gaudi_software is not None and not platform.startswith("gaudi"):
-        yield ConfigIssue("gaudiSoftware", f"has no effect on {platform}; remove it", config.gaudi_software)
-    for i, model in enumerate(config.models):
-        if model.serving_stack is not None and model.serving_stack not in names:
-            yield ConfigIssue(f"models[{i}].servingStack", allowed, model.serving_stack)
-            continue
-        if model.backend is not None:
-            issue = _backend_issue(config, f"models[{i}].backend", model.backend)
-            if issue:
-                yield issue
-                continue
-            if model.serving_stack is not None and not _means(STACKS[model.serving_stack], model.backend):
-                yield ConfigIssue(f"models[{i}].servingStack", f"runs {STACKS[model.serving_stack].backend}, not "
-                                  f"models[{i}].backend {model.backend}; set one of the two", model.serving_stack)
-                continue
-        stack = resolve_model(config, model)
-        for source, args, env in (
-            (f"models[{i}]", model.extra_args, model.env),
-            (f"models[{i}].canary", (model.canary.extra_args or []) if model.canary else [],
-             (model.canary.env or {}) if model.canary else {}),
-        ):
-            yield from _arg_issues(stack, source, args)
-            for key in env:
-                if key in stack.rejected_env:
-                    yield ConfigIssue(f"{source}.env", f"{key} is not read by serving stack {stack.name} "
-                                      f"({stack.server}): {stack.rejected_env[key]}", key)
-                elif key in stack.reserved_env:
-                    yield ConfigIssue(f"{source}.env", f"{key} is set by the program for serving stack "
-                                      f"{stack.name}; use {stack.reserved_env[key]} instead", key)
-
-
-def serving_stack_warnings(config: "StackConfig") -> list[str]:
-    """What `pulumi up` warns about: a stack in use that the declared nodes cannot run."""
-    declared = config.gaudi_software
-    warnings = []
-    for stack in in_use(config):
-        if declared and stack.gaudi_software and _release(declared) != _release(stack.gaudi_software):
-            users = [f"models[{i}]" for i, m in enumerate(config.models) if resolve_model(config, m).name == stack.name]
-            chosen = "servingStack" if stack.name == resolve(config).name else " and ".join(f"{u}.servingStack" for u in users)
-            warnings.append(
-                f"{chosen} {stack.name} needs Gaudi software {stack.gaudi_software} (driver, firmware and "
-                f"Gaudi operator) but gaudiSoftware says the nodes run {declared}; its pods will fail on those "
-                f"nodes. Upgrade the nodes or pin the stack that matches them: "
-                + ", ".join(s.name for s in offered(config.platform)
-                            if s.gaudi_software and _release(s.gaudi_software) == _release(declared))
-            )
-    for stack in in_use(config):
-        if stack.warning:
-            users = [f"models[{i}]" for i, m in enumerate(config.models) if resolve_model(config, m).name == stack.name]
-            warnings.append(f"{', '.join(users)} run{'s' if len(users) == 1 else ''} serving stack {stack.name} "
-                            f"({stack.server}): {stack.warning}.")
-    return warnings

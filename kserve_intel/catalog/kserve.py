@@ -14,6 +14,8 @@ CHART_REPOSITORY = "oci://ghcr.io/kserve/charts"
 CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
 KNATIVE_OPERATOR_REPOSITORY = "https://knative.github.io/operator"
 KEDA_REPOSITORY = "https://kedacore.github.io/charts"
+# KServe's storage URI scheme for Hugging Face ids (v0.15+).
+HF_URI_PREFIX = "hf://"
 
 # Released tags only: a tag that does not exist would fail late, at chart pull.
 SUPPORTED_TAGS: tuple[str, ...] = (
@@ -170,6 +172,11 @@ class KServeRelease:
     def schema_tag(self) -> str:
         """Which vendored CRD set validates objects for this tag."""
         return "v0.13.0" if self.minor == 13 else "v0.20.0"
+
+
+def hf_storage_uri(model_id: str, revision: str | None) -> str:
+    """`hf://<org>/<model>[:<revision>]`, as KServe's storage initializer parses it (one place builds it)."""
+    return f"{HF_URI_PREFIX}{model_id}" + (f":{revision}" if revision else "")
 
 
 def release(version: str) -> KServeRelease:

@@ -17,21 +17,24 @@ The rules below run with the other config checks, before any resource exists.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 from pydantic.alias_generators import to_camel
 
-from .errors import ConfigIssue
-from .versions import KServeRelease
+from ..catalog.kserve import KServeRelease
+from ..config.autoscaling import AutoscalingConfig
+from ..config.model import ModelConfig
+from ..config.stack import StackConfig
+from ..errors import ConfigIssue
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .config import AutoscalingConfig, ModelConfig, StackConfig
 
 ENGINE_METRICS: dict[str, tuple[str, ...]] = {
     "knative": ("concurrency", "rps"),
     "hpa": ("cpu", "memory"),
     "keda": ("waiting", "ttft"),
 }
+
+
 # What `target` means per metric, and its default.
 DEFAULT_TARGETS: dict[str, int] = {
     "cpu": 80,          # % of the CPU request
@@ -43,7 +46,7 @@ DEFAULT_TARGETS: dict[str, int] = {
 }
 
 
-# The KEDA metrics each serving backend exports a series for (builders/scaling.py has the queries):
+# The KEDA metrics each serving backend exports a series for (builders/autoscaling.py has the queries):
 # TGI v3.3.7 has tgi_queue_size but no time-to-first-token histogram; OVMS v2026.3 exports neither
 # a queue length nor a token latency for an LLM (ovms_current_graphs counts requests in process,
 # running ones included, which is concurrency, not waiting); a custom runtime's metrics are unknown.
@@ -53,6 +56,8 @@ KEDA_BACKEND_METRICS: dict[str, tuple[str, ...]] = {
     "ovms": (),
     "custom": (),
 }
+
+
 _NO_METRIC = {
     ("tgi", "ttft"): "TGI exports no time-to-first-token metric",
     ("ovms", "waiting"): "OVMS exports no queue length for an LLM (only requests in process, ovms_current_graphs)",
@@ -79,7 +84,7 @@ def default_engine(serverless: bool) -> str:
     return "knative" if serverless else "hpa"
 
 
-def resolve(config: "StackConfig", model: "ModelConfig") -> Scaling:
+def resolve(config: StackConfig, model: ModelConfig) -> Scaling:
     """The scaling one model gets; call only on a config that passed `scaling_checks`."""
     scaling = config.autoscaling
     if not scaling.enabled:
@@ -93,7 +98,7 @@ def resolve(config: "StackConfig", model: "ModelConfig") -> Scaling:
     return Scaling(engine, minimum, maximum, metric, target if target is not None else DEFAULT_TARGETS[metric])
 
 
-def scaling_checks(config: "StackConfig") -> Iterable[ConfigIssue]:
+def scaling_checks(config: StackConfig) -> Iterable[ConfigIssue]:
     """Every rule about deployment mode, Knative, engines, metrics and bounds."""
     kserve = config.kserve
     if not kserve.serverless:
@@ -115,7 +120,7 @@ def scaling_checks(config: "StackConfig") -> Iterable[ConfigIssue]:
     yield from _engine_checks(config, scaling)
 
 
-def _disabled(config: "StackConfig") -> Iterable[ConfigIssue]:
+def _disabled(config: StackConfig) -> Iterable[ConfigIssue]:
     scaling = config.autoscaling
     for key in ("engine", "min_replicas", "max_replicas", "metric", "target", "keda"):
         if scaling.explicitly_set(key):
@@ -132,7 +137,7 @@ def _disabled(config: "StackConfig") -> Iterable[ConfigIssue]:
             )
 
 
-def _engine_checks(config: "StackConfig", scaling: "AutoscalingConfig") -> Iterable[ConfigIssue]:
+def _engine_checks(config: StackConfig, scaling: AutoscalingConfig) -> Iterable[ConfigIssue]:
     serverless = config.kserve.serverless
     release = KServeRelease(config.kserve.version)
     engine = scaling.engine or default_engine(serverless)

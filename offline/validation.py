@@ -13,7 +13,7 @@ Not checked: CEL rules (``x-kubernetes-validations``) and admission webhooks
 (KServe's own defaulting/validation), which need a cluster.
 
 Used by tests and by ``make validate``
-(``python -m kserve_intel.validation DIR [--kserve-version V]``).
+(``python -m offline.validation DIR [--kserve-version V]``).
 This module must not import Pulumi.
 """
 
@@ -36,12 +36,12 @@ import kubernetes_validate
 import kubernetes_validate.utils as _kv_utils
 import yaml
 
-from .k8s_names import dns1035_label as _dns1035_label
-from .k8s_names import dns1123_label as _dns1123_label
-from .k8s_names import dns1123_subdomain as _dns1123_subdomain
-from .k8s_names import label_value as _label_value
-from .k8s_names import qualified_name as _qualified_name
-from .versions import KServeRelease, normalize_tag
+from kserve_intel.k8s_names import dns1035_label as _dns1035_label
+from kserve_intel.k8s_names import dns1123_label as _dns1123_label
+from kserve_intel.k8s_names import dns1123_subdomain as _dns1123_subdomain
+from kserve_intel.k8s_names import label_value as _label_value
+from kserve_intel.k8s_names import qualified_name as _qualified_name
+from kserve_intel.catalog.kserve import KServeRelease, normalize_tag
 
 SCHEMA_DIR: Path = Path(__file__).resolve().parent.parent / "schemas" / "crds"
 DEFAULT_KSERVE_VERSION = "v0.20.0"
@@ -72,7 +72,7 @@ _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
 
 
 def kserve_schema_version(kserve_version: str) -> str:
-    """Vendored KServe CRD folder for a KServe release (rule in `versions.py`)."""
+    """Vendored KServe CRD folder for a KServe release (rule in `kserve_intel/catalog/kserve.py`)."""
     try:
         return KServeRelease(normalize_tag(kserve_version)).schema_tag
     except ValueError:
@@ -694,7 +694,7 @@ def validate_directory(
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI behind `make validate`: print each error, then a summary; exit 1 on errors, 2 on bad usage."""
     parser = argparse.ArgumentParser(
-        prog="python -m kserve_intel.validation",
+        prog="python -m offline.validation",
         description="Validate rendered Kubernetes YAML strictly against vendored CRDs and Kubernetes schemas.",
     )
     parser.add_argument("directory", type=Path, help="directory of rendered *.yaml (searched recursively)")

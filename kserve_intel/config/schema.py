@@ -4,7 +4,7 @@ Editors with a YAML language server validate and complete stack files with it
 (each committed stack file starts with a `yaml-language-server` modeline).
 Regenerate with `make schema`; a test fails when the committed copy is stale.
 
-    python -m kserve_intel.config_schema [--check]
+    python -m kserve_intel.config.schema [--check]
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import StackConfig
-from .errors import CONFIG_NAMESPACE
+from .stack import StackConfig
+from ..errors import CONFIG_NAMESPACE
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "stack-config.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "stack-config.schema.json"
 
 # What `pulumi config set --secret` writes in place of a value.
 _SECURE = {
@@ -74,7 +74,7 @@ def render_schema() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kserve_intel.config_schema")
+    parser = argparse.ArgumentParser(prog="python -m kserve_intel.config.schema")
     parser.add_argument("--check", action="store_true", help="fail if the committed schema is stale")
     args = parser.parse_args(argv)
     text = render_schema()

@@ -1,32 +1,28 @@
-"""Rollout rules: canary versions and models that span several nodes.
+"""Canary versions: a second version of a model (new image, revision, args, env, registry version or adapters)
+gets a share of the traffic beside the stable one.
 
-Canary: a second version of a model (new image, revision, args or env) gets a
-share of the traffic beside the stable one.
-
-* Serverless: the predictor carries the new settings and
-  `canaryTrafficPercent`; Knative keeps the last revision that had all the
-  traffic and splits between the two.
-* Standard mode on KServe v0.20: `spec.canary[]` runs a second Deployment
-  `<model>-<canary>-predictor` beside the stable predictor.
+* Serverless: the predictor carries the new settings and `canaryTrafficPercent`; Knative keeps the last
+  revision that had all the traffic and splits between the two.
+* Standard mode on KServe v0.20: `spec.canary[]` runs a second Deployment `<model>-<canary>-predictor`
+  beside the stable predictor.
 * RawDeployment before v0.20 has no canary: refused.
-
-Multi-node: KServe's `workerSpec` (v0.14+) runs a Ray head pod and
-`nodes - 1` worker pods; vLLM uses tensor parallelism inside each node and
-pipeline parallelism across nodes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping
 
-from . import naming
-from .config import CanaryConfig, ModelConfig, StackConfig
-from .errors import ConfigIssue
+from .. import naming
+from ..catalog.kserve import KServeRelease
+from ..config.canary import CanaryConfig
+from ..config.model import ModelConfig
+from ..config.stack import StackConfig
+from ..errors import ConfigIssue
+from .autoscaling import Scaling
 from .registry import ResolvedSource
-from .platforms import PlatformProfile
-from .scaling import Scaling
-from .versions import KServeRelease
+
 
 DEFAULT_CANARY_NAME = "canary"
 
@@ -96,46 +92,45 @@ def canary_issues(
     return issues
 
 
-def multinode_issues(
-    path: str, model: ModelConfig, config: StackConfig, release: KServeRelease, profile: PlatformProfile,
-    nodes: int, scaling: Scaling,
-) -> list[ConfigIssue]:
-    """Why a model spanning `nodes` nodes cannot be served here, if it cannot."""
-    if nodes <= 1:
-        return []
-    issues: list[ConfigIssue] = []
-    key = f"{path}.nodes"
-    if not release.supports_worker_spec:
-        issues.append(ConfigIssue(
-            key, f"multi-node serving needs KServe v0.14 or later (predictor.workerSpec); {release.tag} has none. "
-            "Use kserve.version v0.14.0 or later, or a platform whose node holds the model", nodes,
-        ))
-    if profile.accelerator is None:
-        issues.append(ConfigIssue(
-            key, "multi-node serving is for accelerator nodes (gaudi, gaudi3): vLLM's CPU backend on Xeon has no "
-            "Ray pipeline across nodes here", nodes,
-        ))
-    if config.kserve.serverless:
-        issues.append(ConfigIssue(
-            key, "multi-node serving runs in RawDeployment/Standard mode only (KServe creates a head and a worker "
-            "Deployment); kserve.deploymentMode is Serverless", nodes,
-        ))
-    if scaling.engine is not None:
-        issues.append(ConfigIssue(
-            key, "a multi-node model runs a fixed single replica (KServe refuses autoscaling with workerSpec); "
-            "set autoscaling.enabled false", nodes,
-        ))
-    storage = config.storage
-    if not storage.enabled or storage.access_mode != "ReadWriteMany":
-        issues.append(ConfigIssue(
-            "storage.enabled" if not storage.enabled else "storage.accessMode",
-            f"{path} spans {nodes} nodes: multi-node serving reads the weights from a claim that the head and "
-            "every worker node mount; set storage.enabled true and storage.accessMode ReadWriteMany",
-            storage.enabled if not storage.enabled else storage.access_mode,
-        ))
-    if model.pipeline_parallel_size is not None and model.pipeline_parallel_size != nodes:
-        issues.append(ConfigIssue(
-            f"{path}.pipelineParallelSize", f"is the number of nodes for a multi-node model ({nodes}); "
-            "remove it or set nodes", model.pipeline_parallel_size,
-        ))
-    return issues
+def resolve_canary(path: str, model: ModelConfig, config: StackConfig, kserve_release: KServeRelease, name: str,
+                   nodes: int, scaling: Scaling, issues: list[ConfigIssue], warnings: list[str], *,
+                   command_line: Callable[[str | None, Iterable[str]], list[str]],
+                   resolve_adapters: Callable[[str, list[Any], Mapping[str, str], list[str]], Any],
+                   lora: Any, env: Mapping[str, str], source: ResolvedSource | None) -> CanaryPlan | None:
+    """The canary of one model: its rules, its command line in the model's backend syntax, and its adapters.
+
+    `resolve_adapters(key, adapters, env, extra_args)` is the model's LoRA resolution (rules/lora.py) with the
+    base's settings bound; the canary reruns it when it brings its own adapters, or when its own args or env
+    could change what the adapters are allowed (the answer is then checked and dropped: the model's adapters
+    are served).
+    """
+    if model.canary is None:
+        return None
+    issues.extend(canary_issues(path, model, model.canary, config, kserve_release, name, nodes, scaling))
+    c = model.canary
+    revision = c.revision or model.revision
+    extra_args = c.extra_args if c.extra_args is not None else model.extra_args
+    canary_args = command_line(revision, extra_args)
+    canary_env = {**model.env, **(c.env or {})}
+    canary_lora = lora
+    if c.adapters is not None:
+        canary_lora = resolve_adapters(f"{path}.canary", c.adapters, canary_env, extra_args)
+    elif lora is not None and (c.extra_args is not None or c.env is not None):
+        resolve_adapters(f"{path}.canary", model.adapters, canary_env, extra_args)
+    if canary_lora is not None:
+        canary_args += list(canary_lora.args)
+    if not config.kserve.serverless and config.storage.enabled and config.storage.access_mode == "ReadWriteOnce":
+        warnings.append(
+            f"{path} {model.id}: the canary Deployment mounts the same ReadWriteOnce cache claim, so it can "
+            "only start on the node of the stable pod; use storage.accessMode ReadWriteMany."
+        )
+    return CanaryPlan(
+        name=c.name or DEFAULT_CANARY_NAME,
+        traffic_percent=c.traffic_percent,
+        args=tuple(canary_args),
+        env=MappingProxyType({**env, **(c.env or {})}),
+        image=c.image,
+        revision=revision,
+        source=source,
+        lora=canary_lora,
+    )

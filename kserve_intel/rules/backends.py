@@ -2,37 +2,17 @@
 
 vLLM's line is the one the catalogue and the platforms are tuned for (`vllm_args`). TGI's launcher and
 OVMS's CLI get their own (`tgi_args`, `ovms_args`), from the options of their pinned source
-(kserve_intel/data/), and a custom runtime gets only the model's extraArgs plus environment variables
-(custom_runtimes.model_env). Pure: plan.py calls these while it resolves a model.
+(catalog/data/), and a custom runtime gets only the model's extraArgs plus environment variables
+(rules/custom_runtimes.model_env). Pure: plan.py calls these while it resolves a model.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .catalogue import CatalogueEntry, PlatformTuning
-from .errors import ConfigIssue
-from .serving_stacks import ServingStack, Tuned
-
-# The OpenVINO Hugging Face repositories OVMS pulls without conversion, for the catalogue's models on
-# Xeon. Sources: OVMS v2026.3 docs/demos (Qwen3-Coder, Mistral) and Hugging Face model pages; an
-# `OpenVINO/*` id given directly is used as it is.
-OPENVINO_REPOS = {
-    "Qwen/Qwen3-1.7B": "OpenVINO/Qwen3-1.7B-int4-ov",
-    "Qwen/Qwen3-Coder-30B-A3B-Instruct": "OpenVINO/Qwen3-Coder-30B-A3B-Instruct-int4-ov",
-    "mistralai/Mistral-7B-Instruct-v0.3": "OpenVINO/Mistral-7B-Instruct-v0.3-int4-ov",
-    "Qwen/Qwen2.5-7B-Instruct": "OpenVINO/Qwen2.5-7B-Instruct-int4-ov",
-    "Qwen/Qwen2.5-14B-Instruct": "OpenVINO/Qwen2.5-14B-Instruct-int4-ov",
-    "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B": "OpenVINO/DeepSeek-R1-Distill-Qwen-32B-int4-ov",
-}
-_OPENVINO_BY_LOWER = {k.lower(): v for k, v in OPENVINO_REPOS.items()}
-
-
-def openvino_repo(model_id: str) -> str | None:
-    """The repository OVMS pulls for a model id: the id itself if it is an OpenVINO/* repo."""
-    if model_id.lower().startswith("openvino/"):
-        return model_id
-    return _OPENVINO_BY_LOWER.get(model_id.lower())
+from ..catalog.models import OPENVINO_REPOS, CatalogueEntry, PlatformTuning, openvino_repo
+from ..catalog.serving_stacks import ServingStack, Tuned
+from ..errors import ConfigIssue
 
 
 def vllm_args(model_id: str, served: str, tp: int, pp: int, max_len: int, entry: CatalogueEntry | None,

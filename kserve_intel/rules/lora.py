@@ -2,7 +2,7 @@
 
 One vLLM server holds the base model and `models[].adapters[]`; a client picks an adapter by the
 `model` field of its OpenAI request (`/v1/models` lists the base and each adapter with `parent`).
-Everything about adapters lives here: the config model, its rules, what each serving stack's LoRA
+Everything about adapters but the config model (config/lora.py) lives here: its rules, what each serving stack's LoRA
 support allows (as data, keyed by stack name), the resolved plan and the vLLM arguments.
 
 Where the adapter weights come from:
@@ -15,7 +15,7 @@ Where the adapter weights come from:
   token, and a revision cannot be pinned.
 
 An adapter's weights come from the hub (`id`, `revision`) or from the MLflow registry (`source`,
-the shapes of kserve_intel/registry.py; resolved there to the adapter directory in the registry's
+the shapes of rules/registry.py; resolved there to the adapter directory in the registry's
 store, s3://...). A registry adapter needs the storage initializer (KServe v0.16+ via storageUris):
 vLLM itself reads only the hub or a local path.
 
@@ -50,119 +50,20 @@ import json
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-from pydantic import Field, field_validator, model_validator
+from ..catalog.kserve import KServeRelease, hf_storage_uri
+from ..catalog.serving_stacks import ServingStack
+from ..config.lora import ADAPTER_MOUNT_PARENT, AdapterConfig, LoraLimitsConfig
+from ..errors import ConfigIssue
+from .registry import ResolvedSource
 
-from .errors import ConfigIssue
-from .registry import RegistrySource, ResolvedSource
-from .strict import COMMIT as _COMMIT, GIT_REF as _GIT_REF, HF_ID as _HF_ID, Strict as _Strict
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .serving_stacks import ServingStack
-    from .versions import KServeRelease
-
-# Where KServe mounts each adapter (storageUris need one parent other than "/": /mnt/lora).
-ADAPTER_MOUNT_PARENT = "/mnt/lora"
-HF_URI_PREFIX = "hf://"
-# Flags this module owns: set in extraArgs they would fight `adapters` and `lora`.
-RESERVED_LORA_ARGS = {
-    "--enable-lora": "adapters",
-    "--lora-modules": "adapters",
-    "--max-loras": "lora.maxLoras",
-    "--max-lora-rank": "lora.maxLoraRank",
-    "--max-cpu-loras": "lora.maxCpuLoras",
-}
 
 EXISTING_KNATIVE_WARNING = (
     "LoRA adapters are downloaded by KServe's storage initializer (an init container): the cluster's own "
     "Knative (kserve.knative: existing) must enable kubernetes.podspec-init-containers in config-features, "
     "or the predictor revision is refused"
 )
-# A served name clients send as `model`: no whitespace, no "=" or "," (vllm:lora_requests_info
-# joins adapter names with ","), no quotes.
-_SERVED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,127}$")
-
-
-class AdapterConfig(_Strict):
-    """One LoRA adapter on the model's base: `name` is what clients send as `model`.
-
-    Its weights: a Hugging Face repository (`id`, optional `revision`) or a registered model in
-    MLflow (`source`: registeredModel + alias or version), exactly one of them.
-    """
-
-    name: str = Field(min_length=1, max_length=128)
-    # A Hugging Face repository holding adapter_config.json and adapter_model.safetensors.
-    id: str | None = None
-    revision: str | None = None
-    # A registered model in MLflow (kserve_intel/registry.py), instead of `id`.
-    source: RegistrySource | None = None
-    # The served model name the adapter is bound to (vLLM's base_model_name); default: the model's.
-    base_model: str | None = None
-    # The adapter's LoRA rank (adapter_config.json `r`), when known: checked against lora.maxLoraRank.
-    rank: int | None = Field(default=None, ge=1, le=512)
-    # Whether the adapter repository is gated (needs hfToken); adapters are public unless said.
-    gated: bool = False
-
-    @field_validator("name")
-    @classmethod
-    def _served_name(cls, value: str) -> str:
-        if not _SERVED.match(value):
-            raise ValueError("must be a served model name clients send as `model`: letters, digits, '.', '_', "
-                             "'-', '/', ':' (no spaces, '=', ',' or quotes), at most 128 characters")
-        return value
-
-    @field_validator("id")
-    @classmethod
-    def _hf_id(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) > 96 or not _HF_ID.match(value)):
-            raise ValueError("must be a Hugging Face repository id '<organisation>/<adapter>'")
-        return value
-
-    @field_validator("revision")
-    @classmethod
-    def _revision(cls, value: str | None) -> str | None:
-        if value is None or _COMMIT.match(value):
-            return value
-        if not _GIT_REF.match(value) or ".." in value or value.endswith(("/", ".lock", ".")):
-            raise ValueError("must be a Hugging Face commit (40 lowercase hex digits) or a tag/branch name")
-        return value
-
-    @model_validator(mode="after")
-    def _one_source(self) -> "AdapterConfig":
-        if (self.id is None) == (self.source is None):
-            raise ValueError("needs exactly one of id (a Hugging Face repository such as org/my-lora) or source "
-                             "(a registered model in MLflow: {registeredModel, alias | version})")
-        if self.source is not None:
-            if self.revision is not None:
-                raise ValueError("revision has no effect with source (the registry version decides the "
-                                 "weights); remove it")
-            if self.gated:
-                raise ValueError("gated has no effect with source (the weights come from the registry's store, "
-                                 "not the hub); remove it")
-        return self
-
-    @property
-    def origin(self) -> str:
-        """What the adapter is, for messages: the hub id or the registered model."""
-        if self.id is not None:
-            return self.id
-        assert self.source is not None
-        return f"registry:{self.source.registered_model} ({self.source.wanted})"
-
-
-class LoraLimitsConfig(_Strict):
-    """The adapter limits of one model's server (vLLM's LoRAConfig); None: the platform's default."""
-
-    # Adapters in one batch (--max-loras).
-    max_loras: int | None = Field(default=None, ge=1, le=256)
-    # Largest adapter rank the server accepts (--max-lora-rank); the stack decides which values.
-    max_lora_rank: int | None = Field(default=None, ge=1, le=512)
-    # Adapters kept in CPU memory (--max-cpu-loras), at least maxLoras.
-    max_cpu_loras: int | None = Field(default=None, ge=1, le=1024)
-
-
-# --- per-stack LoRA support, as data ------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -185,7 +86,10 @@ class LoraSupport:
 
 
 _RANKS_NEW = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+
+
 _RANKS_OLD = (8, 16, 32, 64, 128, 256, 320, 512)
+
 
 LORA_SUPPORT: Mapping[str, LoraSupport] = MappingProxyType({
     "vllm-0.33": LoraSupport(
@@ -228,11 +132,8 @@ LORA_SUPPORT: Mapping[str, LoraSupport] = MappingProxyType({
 })
 
 
-def support(stack: "ServingStack") -> LoraSupport | None:
+def support(stack: ServingStack) -> LoraSupport | None:
     return LORA_SUPPORT.get(stack.name) if stack.backend == "vllm" else None
-
-
-# --- the resolved plan -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -312,12 +213,12 @@ def _mount_dir(index: int, name: str) -> str:
     return f"{ADAPTER_MOUNT_PARENT}/{index}-{slug}"
 
 
-def via_storage_uris(kserve_release: "KServeRelease", base_has_storage_uri: bool) -> bool:
+def via_storage_uris(kserve_release: KServeRelease, base_has_storage_uri: bool) -> bool:
     """KServe v0.16+ downloads adapters itself, unless the predictor already has model.storageUri."""
     return why_not_storage_uris(kserve_release, base_has_storage_uri) is None
 
 
-def why_not_storage_uris(kserve_release: "KServeRelease", base_has_storage_uri: bool) -> str | None:
+def why_not_storage_uris(kserve_release: KServeRelease, base_has_storage_uri: bool) -> str | None:
     """Why KServe's storage initializer cannot download the adapters here (None: it can)."""
     if kserve_release.minor < 16:
         return (f"KServe {kserve_release.tag} has no predictor.storageUris (from v0.16.0), so vLLM downloads "
@@ -329,7 +230,7 @@ def why_not_storage_uris(kserve_release: "KServeRelease", base_has_storage_uri: 
 
 
 def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig | None, served: str,
-            stack: "ServingStack", platform: str, storage_uris: bool, issues: list[ConfigIssue],
+            stack: ServingStack, platform: str, storage_uris: bool, issues: list[ConfigIssue],
             warnings: list[str], env: Mapping[str, str], extra_args: Iterable[str],
             adapters_key: str = "adapters", sources: Callable[[str], ResolvedSource | None] | None = None,
             why_not: str | None = None, hub_mirror: str | None = None) -> LoraPlan | None:
@@ -408,7 +309,7 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
                                        resolved))
         elif hub_storage:
             mount = _mount_dir(i, adapter.name)
-            uri = f"{HF_URI_PREFIX}{adapter.id}" + (f":{adapter.revision}" if adapter.revision else "")
+            uri = hf_storage_uri(adapter.id, adapter.revision)
             planned.append(AdapterPlan(adapter.name, adapter.id, adapter.revision, base, adapter.gated, mount,
                                        MappingProxyType({"uri": uri, "mountPath": mount})))
         else:

@@ -1,4 +1,4 @@
-"""Local model cache rules: KServe's LocalModelCache (v0.15+).
+"""The local model cache (`localModelCache`, `models[].localCache`): KServe's LocalModelCache (v0.15+).
 
 KServe downloads a `LocalModelCache`'s `sourceModelUri` onto a local disk of
 every node of a `LocalModelNodeGroup` (one download Job per node, in the
@@ -15,34 +15,16 @@ A model with `localCache` instead gets `storageUri: hf://<id>[:<revision>]`
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
-from .config import ModelConfig, StackConfig
-from .errors import ConfigIssue
-from .platforms import PlatformProfile
-from .versions import KServeRelease, release
-
-# KServe's storage URI scheme for Hugging Face ids.
-HF_URI_PREFIX = "hf://"
-
-_UNITS = {
-    "": 1, "m": 0.001, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
-}
-
-
-def quantity_bytes(quantity: str) -> float:
-    """Value of a (validated) Kubernetes quantity: '1Ti' -> 1099511627776."""
-    match = re.match(r"^(\d+(?:\.\d+)?|\.\d+)([eE][+-]?\d+|[A-Za-z]*)$", quantity)
-    if not match:
-        raise ValueError(f"not a quantity: {quantity!r}")
-    number, suffix = match.groups()
-    if suffix[:1] in ("e", "E"):
-        return float(number + suffix)
-    return float(number) * _UNITS[suffix]
+from ..catalog.kserve import KServeRelease, release
+from ..catalog.platforms import PlatformProfile
+from ..config.model import ModelConfig
+from ..config.stack import StackConfig
+from ..config.values import quantity_bytes
+from ..errors import ConfigIssue
 
 
 @dataclass(frozen=True)
@@ -57,11 +39,6 @@ class NodeGroupPlan:
     node_selector: Mapping[str, str]
     tolerations: tuple[Mapping[str, str], ...]
     job_namespace: str
-
-
-def source_uri(model_id: str, revision: str | None) -> str:
-    """`hf://<org>/<model>[:<revision>]`, as KServe's storage initializer parses it."""
-    return f"{HF_URI_PREFIX}{model_id}" + (f":{revision}" if revision else "")
 
 
 def node_group_plan(config: StackConfig, kserve_release: KServeRelease, profile: PlatformProfile,
