@@ -3,9 +3,11 @@
 import pulumi
 
 from components import (IntelRuntimes, KServeOperator, LocalModelCaches, ModelDeployment, ModelNamespace, Monitoring,
-                        NetworkIsolation, ServingDependencies, TrafficRoutes, read_stack_plan, verify_hub_access)
+                        NetworkIsolation, ServingDependencies, TrafficRoutes, images_output, pin_images,
+                        read_stack_plan, verify_hub_access)
 
 plan = read_stack_plan()  # every config error is reported here, before any resource
+plan = pin_images(plan)  # preview and up: every image resolved to its digest (a missing tag stops here)
 verify_hub_access(plan)  # `pulumi up` only: the token can read every gated model
 dependencies = ServingDependencies("serving-dependencies", plan)  # Knative / KEDA when configured
 operator = KServeOperator("kserve", plan, opts=pulumi.ResourceOptions(depends_on=[dependencies]))
@@ -30,3 +32,4 @@ pulumi.export("runtimes", runtimes.summary)  # one per serving stack in use, wit
 pulumi.export("models", [m.summary() for m in models])
 pulumi.export("routes", traffic.endpoints)
 pulumi.export("monitoring", monitoring.summary())
+pulumi.export("images", images_output(plan))  # every image the stack runs, and what the nodes pull

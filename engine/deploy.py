@@ -106,6 +106,12 @@ def local_config(document: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     if f"{PROJECT}:hfToken" in config and config.get(f"{PROJECT}:validateToken", True) is not False:
         changed.append("validateToken=false (the Hugging Face hub cannot be reached from it)")
         config[f"{PROJECT}:validateToken"] = False
+    # Its kwok nodes pull no image, and the registries may be out of reach: tags as they are (one warning).
+    images = dict(config.get(f"{PROJECT}:images") or {})
+    if images.get("resolve", True) is not False:
+        changed.append("images.resolve=false (its nodes pull no image; the registries may be out of reach)")
+        images["resolve"] = False
+        config[f"{PROJECT}:images"] = images
     return doc, changed
 
 

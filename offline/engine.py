@@ -19,7 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAIN = PROJECT_ROOT / "__main__.py"
 PROJECT = "kserve-intel"
 # Keys `pulumi config set --secret` would mark (a nested secret marks its whole top-level key).
-SECRET_CONFIG_KEYS = frozenset({f"{PROJECT}:hfToken", f"{PROJECT}:apisix", f"{PROJECT}:registry"})
+SECRET_CONFIG_KEYS = frozenset({f"{PROJECT}:hfToken", f"{PROJECT}:apisix", f"{PROJECT}:registry", f"{PROJECT}:images"})
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
@@ -158,6 +158,7 @@ def evaluate(
     preview: bool = True,
     raise_errors: bool = True,
     program: Path = MAIN,
+    image_resolver: Any = None,
 ) -> Evaluation:
     """Run `program` (default: this project's `__main__.py`) once; raise whatever it raises.
 
@@ -166,6 +167,8 @@ def evaluate(
     `pulumi up`); pass `preview=False` to evaluate it as `pulumi up`.
     With `raise_errors=False` the error is returned in `Evaluation.error`,
     beside whatever was registered before it (which should be nothing).
+    Images are never resolved under the mocks (no registry is asked) unless `image_resolver` is given (an
+    object with `resolve(ref) -> online.images.Resolved`): then the program pins them as a preview would.
     """
     import pulumi
     from pulumi.runtime import mocks
@@ -219,6 +222,7 @@ def evaluate(
     logger.addHandler(_Capture())
 
     recorder = _Recorder()
+    recorder.image_resolver = image_resolver  # read by components/image_pins.py
 
     def run_program() -> Any:
         runpy.run_path(str(program), run_name="__main__")

@@ -132,7 +132,7 @@ def download_container(plan: StackPlan) -> dict[str, Any]:
         "spec": {
             "container": {
                 "name": "storage-initializer",
-                "image": plan.release.storage_initializer_image,
+                "image": plan.applied_image(plan.release.storage_initializer_image),
                 "env": [
                     {"name": naming.HF_TOKEN_KEY,
                      "valueFrom": {"secretKeyRef": {"name": naming.HF_TOKEN_SECRET, "key": naming.HF_TOKEN_KEY}}},

@@ -7,6 +7,7 @@ from typing import Any
 from .. import naming
 from ..catalog.platforms import SERVING_PORT
 from ..plan import RuntimePlan, StackPlan, served_by
+from ..rules.images import moving_tag
 from . import multinode
 from .pod import CONTAINER_NAME, env_list
 from .security import container_security_context
@@ -26,6 +27,8 @@ def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None)
     profile, image, stack = runtime.profile, runtime.image, runtime.stack
     probe = {"path": stack.health_path, "port": stack.port}
     tag = image.rsplit("@", 1)[0].rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else None
+    if tag and moving_tag(image):
+        tag = stack.version  # `latest` says nothing: the stack's server version does
     # A startup probe sized for weight download, loading and Gaudi warm-up;
     # liveness and readiness only take over once it has passed.
     startup_failures = profile.startup_minutes * 60 // 30
@@ -35,7 +38,7 @@ def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None)
         "containers": [
             {
                 "name": CONTAINER_NAME,
-                "image": image,
+                "image": plan.applied_image(image),
                 "imagePullPolicy": "Always",
                 "command": list(profile.command),
                 "args": [*profile.args, *stack.listen_args],

@@ -116,7 +116,7 @@ class PulumiCLI:
         self.run("stack", "init", stack, "--secrets-provider", "passphrase")
         document = yaml.safe_load(self.config_file(stack).read_text()) or {}  # the passphrase's salt
         if config:  # no config at all: the file has no `config` key (what `pulumi stack init` alone leaves)
-            document["config"] = {f"{PROJECT}:{k}" if ":" not in k else k: v for k, v in config.items()}
+            document["config"] = {f"{PROJECT}:{k}" if ":" not in k else k: v for k, v in with_images(config).items()}
         self.config_file(stack).write_text(yaml.safe_dump(document, sort_keys=False))
         for key, value in (secrets or {}).items():  # "a.b.c": one nested value, as `--path` sets it
             path = ["--path"] if "." in key or "[" in key else []
@@ -127,7 +127,7 @@ class PulumiCLI:
         path = self.config_file(stack)
         document = yaml.safe_load(path.read_text())
         kept = {k: v for k, v in document["config"].items() if isinstance(v, dict) and "secure" in v}
-        document["config"] = {**{f"{PROJECT}:{k}": v for k, v in config.items()}, **kept}
+        document["config"] = {**{f"{PROJECT}:{k}": v for k, v in with_images(config).items()}, **kept}
         path.write_text(yaml.safe_dump(document, sort_keys=False))
 
     def preview(self, stack: str, *extra: str, check: bool = True, policy: bool = True) -> Result:
@@ -153,6 +153,14 @@ class PulumiCLI:
 
     def resources(self, stack: str) -> list[dict[str, Any]]:
         return self.export(stack)["deployment"].get("resources") or []
+
+
+def with_images(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The local cluster's tests run without the internet: images are not resolved unless the test configures
+    `images` itself (tests/e2e/test_images.py brings its own registry)."""
+    if any(k in ("images", f"{PROJECT}:images") for k in config):
+        return dict(config)
+    return {**config, "images": {"resolve": False}}
 
 
 def provider_version() -> str:
