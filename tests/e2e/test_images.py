@@ -27,7 +27,7 @@ from engine.localcluster import LocalCluster, build_engine
 from kserve_intel.builders.images import chart_images, distinct, stack_images
 from kserve_intel.load import load_config
 from kserve_intel.plan import build_plan
-from kserve_intel.online.images import parse_reference
+from kserve_intel.online.images import Resolver, Unauthorized, parse_reference
 from kserve_intel.rules.images import PULL_SECRET, ImagePins
 from tests.e2e.chart_repo import ChartRepository, package_chart
 from tests.e2e.oci_registry import OciRegistry
@@ -181,9 +181,12 @@ def test_images_are_resolved_on_the_mirror_and_stored_pinned(env) -> None:
     outputs = cli.outputs(stack)
     assert sorted(e["pulled"] for e in outputs["images"]) == sorted(f"{r}@{d}" for r, d in digests.items())
 
-    # The private repository was read with the robot's credentials; anonymous tokens for the others.
+    # The private repository was read with the robot's credentials (images.credentials, a Pulumi secret);
+    # anonymously the registry refuses it.
     users = {(r["user"], s[1]) for r in registry.token_server.requests for s in r["scope"] if r["status"] == 200}
-    assert (ROBOT[0], PRIVATE) in users and (None, "mirror/kserve/kserve-controller") in users
+    assert (ROBOT[0], PRIVATE) in users
+    with pytest.raises(Unauthorized):
+        Resolver(plain_http=[host]).resolve(f"{host}/{PRIVATE}:v0.33.0-x86_64")
     for namespace in ("intel-inference", "kserve"):
         secret = cluster.api.ok("GET", f"/api/v1/namespaces/{namespace}/secrets/{PULL_SECRET}")
         assert secret["type"] == "kubernetes.io/dockerconfigjson"
@@ -205,6 +208,30 @@ def test_images_are_resolved_on_the_mirror_and_stored_pinned(env) -> None:
     cli.destroy(stack)
 
 
+def printed(result) -> str:
+    """What the CLI told the user: the diagnostics' messages of a `--json` run, else its output."""
+    try:
+        documents = [json.loads(result.stdout)]
+    except ValueError:  # `up --json` streams one event per line
+        try:
+            documents = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+        except ValueError:
+            return result.output
+    found: list[str] = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            found.extend(v for k, v in value.items() if k == "message" and isinstance(v, str))
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(documents)
+    return "\n".join(found) + result.stderr
+
+
 def test_a_missing_tag_is_refused_before_any_resource(env) -> None:
     cluster, cli, registry, repo = env
     stack = "e2e-missing-tag"
@@ -217,7 +244,7 @@ def test_a_missing_tag_is_refused_before_any_resource(env) -> None:
         expected = (f'kserve-intel:runtimes.image = "{image}": runtime {RUNTIME} (serving stack vllm-0.33) runs '
                     f"image {image}, which cannot be pulled: {image}: tag '9.9' not found in {registry.host}/team/vllm "
                     "(registry said: MANIFEST_UNKNOWN: manifest unknown)")
-        assert expected in command.output.replace("\n    ", " "), command.output[-3000:]
+        assert expected in printed(command), command.output[-3000:]
     kinds = {r["type"] for r in cli.resources(stack)}
     assert kinds <= {"pulumi:pulumi:Stack"}, kinds
     status, _ = cluster.api.request("GET", f"/apis/serving.kserve.io/v1alpha1/clusterservingruntimes/{RUNTIME}")
