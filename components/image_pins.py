@@ -11,7 +11,7 @@ from kserve_intel.builders.images import images_summary, stack_images, unknown_c
 from kserve_intel.errors import ConfigError
 from kserve_intel.online.images import Resolver
 from kserve_intel.plan import StackPlan
-from kserve_intel.rules.images import pin, resolve_false_warning
+from kserve_intel.rules.images import pin, resolve_false_warning, unused_issues
 
 
 def _resolver(plan: StackPlan):
@@ -36,14 +36,18 @@ def pin_images(plan: StackPlan) -> StackPlan:
     for chart in unknown_charts(plan):
         pulumi.log.warn(f"the images of chart {chart} are not in the image catalogue: they are not listed by "
                         "`make images`, mirrored nor pinned; pin a chart version the catalogue knows")
+    uses = stack_images(plan)
+    unused = unused_issues(uses, plan.config)
+    if unused:
+        raise pulumi.RunError(str(ConfigError(unused))) from None
     if not plan.config.images.resolve:
-        pulumi.log.warn(resolve_false_warning(stack_images(plan), plan.images))
+        pulumi.log.warn(resolve_false_warning(uses, plan.images))
         return plan
     resolver = _resolver(plan)
     if resolver is None:
         return plan
     try:
-        images = pin(stack_images(plan), plan.config, resolver)
+        images = pin(uses, plan.config, resolver)
     except ConfigError as error:
         # RunError ends the program with just this message, before any resource is registered.
         raise pulumi.RunError(str(error)) from None

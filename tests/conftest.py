@@ -46,12 +46,12 @@ class PreviewResolver:
         return Resolved(ref, image, "sha256:" + hashlib.sha256((self.salt + ref).encode()).hexdigest())
 
 
-def run_stack(stack: str, *, image_resolver: Any = None, **overrides: Any) -> Evaluation:
+def run_stack(stack: str, *, image_resolver: Any = None, raise_errors: bool = True, **overrides: Any) -> Evaluation:
     """Evaluate a committed stack file, with `key=value` overrides (objects as dicts); with `image_resolver`
     (PreviewResolver) the images are pinned as a preview pins them."""
     encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in overrides.items()}
     config, secret_keys = stack_config(stack, encoded)
-    return evaluate(config, secret_keys, stack=stack, image_resolver=image_resolver)
+    return evaluate(config, secret_keys, stack=stack, image_resolver=image_resolver, raise_errors=raise_errors)
 
 
 def raw_config(**values: Any) -> dict[str, str]:

@@ -282,6 +282,14 @@ def test_bad_images_config_is_refused(images, fragment):
     assert fragment in str(caught.value)
 
 
+def test_digests_and_mirrors_the_stack_does_not_use_are_refused_before_any_resource():
+    evaluation = run_stack("xeon", hfToken=TOKEN, raise_errors=False, images={
+        "mirrors": {"ghcr.io": "mirror.local/ghcr"}, "digests": {"opea/vllm-gaudi:1.22.0": DIGEST}})
+    assert isinstance(evaluation.error, RunError) and evaluation.registrations == []
+    assert "kserve-intel:images.digests.opea/vllm-gaudi:1.22.0" in str(evaluation.error)
+    assert "kserve-intel:images.mirrors.ghcr.io = \"mirror.local/ghcr\": has no effect" in str(evaluation.error)
+
+
 def test_credentials_must_be_secret():
     values = {"platform": "xeon", "models": ["Qwen/Qwen3-1.7B"],
               "images": {"credentials": {"ghcr.io": {"username": "u", "password": "p"}}}}

@@ -21,6 +21,7 @@ from kserve_intel.builders.images import distinct, stack_images, unknown_charts
 from kserve_intel.errors import CONFIG_NAMESPACE, ConfigError
 from kserve_intel.load import load_config
 from kserve_intel.plan import build_plan
+from kserve_intel.rules.images import unused_issues
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+    for issue in unused_issues(stack_images(plan), plan.config):
+        print(f"warning: {issue.render()}", file=sys.stderr)
     for chart in unknown_charts(plan):
         print(f"warning: the images of chart {chart} are not in the image catalogue and not listed", file=sys.stderr)
     for image in distinct(stack_images(plan)):

@@ -156,6 +156,21 @@ def refusal(use: ImageUse, pulled: str, error: ImageResolutionError, images: Ima
                        use.value)
 
 
+def unused_issues(uses: Iterable[ImageUse], config: Any) -> list[ConfigIssue]:
+    """`images.digests` keys and `images.mirrors` hosts that no image of the stack uses: they would be ignored."""
+    images: ImagesConfig = config.images
+    listed = list(dict.fromkeys(u.image for u in uses))
+    issues = [ConfigIssue(f"images.digests.{ref}", "has no effect: the stack runs no such image (keys are the "
+                          "images as `make images` prints them)", digest)
+              for ref, digest in images.digests.items() if ref not in listed]
+    hosts = {parse_reference(image).registry for image in listed}
+    for host, prefix in images.mirrors.items():
+        if host != "*" and _host_ok(host) and normalize_host(host) not in hosts:
+            issues.append(ConfigIssue(f"images.mirrors.{host}", "has no effect: no image of this stack comes from "
+                                      f"{host} (`make images` lists them); remove it", prefix))
+    return issues
+
+
 # ------------------------------------------------------------------------------------------------ config rules
 
 def _host_ok(host: str) -> bool:
