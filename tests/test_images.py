@@ -85,6 +85,19 @@ def test_make_images_lists_every_image_of_each_committed_stack(capsys):
         assert capsys.readouterr().out.splitlines() == images
 
 
+def test_make_images_pairs_each_image_with_where_the_nodes_pull_it(capsys, tmp_path, monkeypatch):
+    stack = yaml.safe_load((ROOT / "Pulumi.xeon.yaml").read_text())
+    stack["config"]["kserve-intel:images"] = {"mirrors": {"docker.io": "registry.local:5000/docker.io",
+                                                          "quay.io": "registry.local:5000/quay.io"}}
+    (tmp_path / "Pulumi.mirrored.yaml").write_text(yaml.safe_dump(stack))
+    monkeypatch.setattr(images_tool, "ROOT", tmp_path)
+    assert images_tool.main(["--stack", "mirrored", "--pairs"]) == 0
+    pairs = dict(line.split(" ") for line in capsys.readouterr().out.splitlines())
+    assert pairs["vllm/vllm-openai-cpu:v0.33.0-x86_64"] == "registry.local:5000/docker.io/vllm/vllm-openai-cpu:v0.33.0-x86_64"
+    assert pairs["quay.io/brancz/kube-rbac-proxy:v0.18.0"] == "registry.local:5000/quay.io/brancz/kube-rbac-proxy:v0.18.0"
+    assert len(pairs) == 8
+
+
 def test_the_gone_gcr_kube_rbac_proxy_of_kserve_v0_13_is_replaced():
     # gcr.io/kubebuilder/kube-rbac-proxy went away with gcr.io; KServe v0.14's chart runs the quay.io image
     # with the same arguments.
