@@ -18,6 +18,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from engine.deploy import stand_in_digests
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "kserve-intel"
 PASSPHRASE = "e2e-passphrase-not-a-secret"
@@ -157,10 +159,12 @@ class PulumiCLI:
 
 def with_images(config: Mapping[str, Any]) -> dict[str, Any]:
     """The local cluster's tests run without the internet: images are not resolved unless the test configures
-    `images` itself (tests/e2e/test_images.py brings its own registry)."""
+    `images` itself (tests/e2e/test_images.py brings its own registry); moving tags get stand-in digests (the
+    kwok nodes pull nothing), as `make up` on the local cluster does (engine/deploy.py)."""
     if any(k in ("images", f"{PROJECT}:images") for k in config):
         return dict(config)
-    return {**config, "images": {"resolve": False}}
+    digests = stand_in_digests({f"{PROJECT}:{k}" if ":" not in k else k: v for k, v in config.items()})
+    return {**config, "images": {"resolve": False, **({"digests": digests} if digests else {})}}
 
 
 def provider_version() -> str:
