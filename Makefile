@@ -25,12 +25,13 @@ PULUMI := engine/with-engine.sh pulumi
 # make cluster KSERVE=v0.13.0: the KServe release the local cluster runs.
 KSERVE ?= v0.20.0
 
-.PHONY: help envs venv checkov mlflow vllm-parsers option-tables test e2e scale engine cluster bench bench-engine render validate golden schema smoke preview up destroy down login stack policy-venv
+.PHONY: help envs venv checkov mlflow vllm-parsers option-tables test e2e scale engine cluster bench bench-engine render validate golden schema images smoke preview up destroy down login stack policy-venv
 
 help:
 	@echo "make test                    create .venv and run the test suite"
 	@echo "make render STACK=xeon       write what a stack would create to build/<stack>/ (offline)"
 	@echo "make validate STACK=xeon     validate build/<stack>/ against the upstream schemas"
+	@echo "make images STACK=xeon       every image the stack runs, one per line (for skopeo/crane copy to a mirror)"
 	@echo "make golden                  refresh tests/golden/ after an intended change"
 	@echo "make schema                  refresh schemas/stack-config.schema.json and docs/configuration.md after a config change"
 	@echo "make engine                  build the real toolchain from Go modules (cached; prints its bin dir last)"
@@ -109,6 +110,9 @@ render: venv
 
 validate: venv
 	$(PY) -m offline.validation build/$(STACK)
+
+images: venv
+	@$(PY) -m tools.images --stack $(STACK)
 
 golden: venv
 	$(PY) -m offline.golden

@@ -4,9 +4,11 @@ import pulumi
 
 from kserve_intel.rules.capacity import capacity_output
 from components import (IntelRuntimes, KServeOperator, LocalModelCaches, ModelDeployment, ModelNamespace, Monitoring,
-                        NetworkIsolation, ServingDependencies, TrafficRoutes, read_stack_plan, verify_hub_access)
+                        NetworkIsolation, ServingDependencies, TrafficRoutes, images_output, pin_images,
+                        read_stack_plan, verify_hub_access)
 
 plan = read_stack_plan()  # every config error is reported here, before any resource
+plan = pin_images(plan)  # preview and up: every image resolved to its digest (a missing tag stops here)
 verify_hub_access(plan)  # `pulumi up` only: the token can read every gated model
 dependencies = ServingDependencies("serving-dependencies", plan)  # Knative / KEDA when configured
 operator = KServeOperator("kserve", plan, opts=pulumi.ResourceOptions(depends_on=[dependencies]))
@@ -32,3 +34,4 @@ pulumi.export("models", [m.summary() for m in models])
 pulumi.export("routes", traffic.endpoints)
 pulumi.export("monitoring", monitoring.summary())
 pulumi.export("capacity", capacity_output(plan.models))  # per model: weights, KV cache, memory or HBM per card
+pulumi.export("images", images_output(plan))  # every image the stack runs, and what the nodes pull

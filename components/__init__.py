@@ -5,6 +5,7 @@ pulumi_kubernetes resources, with parents, dependencies, secrets and timeouts.
 """
 
 from .hub_access import verify_hub_access
+from .image_pins import images_output, pin_images
 from .intel_runtimes import IntelRuntimes
 from .kserve_operator import KServeOperator
 from .local_model_cache import LocalModelCaches
@@ -18,5 +19,5 @@ from .traffic import TrafficRoutes
 
 __all__ = [
     "IntelRuntimes", "KServeOperator", "LocalModelCaches", "ModelDeployment", "ModelNamespace", "Monitoring",
-    "NetworkIsolation", "ServingDependencies", "TrafficRoutes", "read_stack_plan", "verify_hub_access",
+    "NetworkIsolation", "ServingDependencies", "TrafficRoutes", "images_output", "pin_images", "read_stack_plan", "verify_hub_access",
 ]

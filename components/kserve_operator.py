@@ -8,7 +8,7 @@ from kserve_intel.builders import kserve as build
 from kserve_intel.builders import local_model_cache as local_cache
 from kserve_intel.plan import StackPlan
 
-from .manifests import apply, child_options, helm_release
+from .manifests import apply, child_options, helm_release, image_pull_secret
 
 
 class KServeOperator(pulumi.ComponentResource):
@@ -40,10 +40,14 @@ class KServeOperator(pulumi.ComponentResource):
         prerequisites: list[pulumi.Resource] = []
         if kserve.cert_manager == "install":
             cm_namespace = apply(build.cert_manager_namespace(), child)
-            cert_manager = helm_release(build.cert_manager_release(plan), child_options(self, opts, cm_namespace))
+            cm_pull = image_pull_secret(plan, build.CERT_MANAGER_NAMESPACE, child_options(self, opts, cm_namespace))
+            cert_manager = helm_release(build.cert_manager_release(plan),
+                                        child_options(self, opts, cm_namespace, *filter(None, [cm_pull])))
             prerequisites.append(cert_manager)
 
         namespace = apply(build.kserve_namespace(plan), child)
+        pull = image_pull_secret(plan, kserve.namespace, child_options(self, opts, namespace))
+        prerequisites += [pull] if pull is not None else []
         crds = helm_release(build.crd_release(plan), child_options(self, opts, namespace, *prerequisites))
         self.controller = helm_release(
             build.controller_release(plan), child_options(self, opts, namespace, crds, *prerequisites),

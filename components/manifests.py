@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import json
+
 import pulumi
 import pulumi_kubernetes as k8s
 
 from kserve_intel.builders.helm import HelmRelease
+from kserve_intel.builders.images import needs_pull_secret, pull_secret
+from kserve_intel.plan import StackPlan
+from kserve_intel.rules.images import docker_config
 
 _TYPED = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,
@@ -82,3 +87,11 @@ def helm_release(spec: HelmRelease, opts: pulumi.ResourceOptions) -> k8s.helm.v3
         timeout=spec.timeout_minutes * 60,
         opts=opts,
     )
+
+
+def image_pull_secret(plan: StackPlan, namespace: str, opts: pulumi.ResourceOptions) -> pulumi.Resource | None:
+    """`images.credentials` as the namespace's pull Secret (a Pulumi secret), or None without credentials."""
+    if not needs_pull_secret(plan):
+        return None
+    data = json.dumps(docker_config(plan.config.images), sort_keys=True)
+    return apply(pull_secret(plan, namespace), opts, string_data={".dockerconfigjson": pulumi.Output.secret(data)})

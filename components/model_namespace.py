@@ -11,7 +11,7 @@ from kserve_intel.builders.model import hf_token_secret, model_namespace
 from kserve_intel.builders.registry import needs_s3_secret, s3_secret, s3_secret_data
 from kserve_intel.plan import StackPlan
 
-from .manifests import apply
+from .manifests import apply, image_pull_secret
 
 
 class ModelNamespace(pulumi.ComponentResource):
@@ -29,6 +29,8 @@ class ModelNamespace(pulumi.ComponentResource):
             model_namespace(plan),
             pulumi.ResourceOptions(parent=self, retain_on_delete=storage.enabled and storage.retain_on_destroy),
         )
+        # images.credentials: the pull Secret the ServiceAccount lists for every predictor pod.
+        self.pull_secret = image_pull_secret(plan, self.name, pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]))
         # The vLLM pods' own identity: no roles, no token mounted.
         self.service_account = apply(
             model_service_account(plan), pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),

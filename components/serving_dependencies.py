@@ -13,7 +13,7 @@ import pulumi
 from kserve_intel.builders import autoscaling as scaling, knative
 from kserve_intel.plan import StackPlan
 
-from .manifests import apply, child_options, helm_release
+from .manifests import apply, child_options, helm_release, image_pull_secret
 
 
 class ServingDependencies(pulumi.ComponentResource):
@@ -27,10 +27,13 @@ class ServingDependencies(pulumi.ComponentResource):
             operator_ns = apply(knative.operator_namespace(), child_options(self, opts))
             operator = helm_release(knative.operator_release(plan), child_options(self, opts, operator_ns))
             serving_ns = apply(knative.serving_namespace(), child_options(self, opts))
-            self.knative_serving = apply(knative.knative_serving(plan), child_options(self, opts, operator, serving_ns))
+            pull = image_pull_secret(plan, knative.SERVING_NAMESPACE, child_options(self, opts, serving_ns))
+            self.knative_serving = apply(knative.knative_serving(plan), child_options(
+                self, opts, operator, serving_ns, *filter(None, [pull])))
         if plan.install_keda:
             keda_ns = apply(scaling.keda_namespace(), child_options(self, opts))
-            self.keda = helm_release(scaling.keda_release(plan), child_options(self, opts, keda_ns))
+            pull = image_pull_secret(plan, scaling.KEDA_NAMESPACE, child_options(self, opts, keda_ns))
+            self.keda = helm_release(scaling.keda_release(plan), child_options(self, opts, keda_ns, *filter(None, [pull])))
         self.register_outputs({
             "knative": plan.release.knative_serving_version if plan.install_knative else None,
             "keda": self.keda is not None,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import os
 import shutil
@@ -31,7 +32,12 @@ from typing import Any
 
 import yaml
 
+from kserve_intel.builders.images import distinct, stack_images
 from kserve_intel.config.kserve import KServeConfig
+from kserve_intel.errors import ConfigError
+from kserve_intel.load import load_config
+from kserve_intel.plan import build_plan
+from kserve_intel.rules.images import moving_tag
 
 ENGINE_DIR = Path(__file__).resolve().parent
 ROOT = ENGINE_DIR.parent
@@ -106,7 +112,38 @@ def local_config(document: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     if f"{PROJECT}:hfToken" in config and config.get(f"{PROJECT}:validateToken", True) is not False:
         changed.append("validateToken=false (the Hugging Face hub cannot be reached from it)")
         config[f"{PROJECT}:validateToken"] = False
+    # Its kwok nodes pull no image, and the registries may be out of reach: tags as they are (one warning).
+    images = dict(config.get(f"{PROJECT}:images") or {})
+    if images.get("resolve", True) is not False:
+        changed.append("images.resolve=false (its nodes pull no image; the registries may be out of reach)")
+        images["resolve"] = False
+        stand_ins = {k: v for k, v in stand_in_digests(config).items() if k not in images.get("digests", {})}
+        if stand_ins:
+            # A moving tag (vllm-gaudi-0.26's `latest`) must go out pinned (the policy pack's images-pinned).
+            changed.append(f"images.digests: stand-in digests for {', '.join(stand_ins)} (nothing is pulled there)")
+            images["digests"] = {**images.get("digests", {}), **stand_ins}
+        config[f"{PROJECT}:images"] = images
     return doc, changed
+
+
+def stand_in_digests(config: dict[str, Any]) -> dict[str, str]:
+    """For a cluster whose nodes pull nothing (the local one): a made-up digest per moving-tag image the stack
+    runs, so what it applies is pinned as a resolved preview's would be. {} when the config does not plan (the
+    program reports why)."""
+    raw = {k: (json.dumps(v) if not isinstance(v, str) else v) for k, v in config.items()
+           if k.startswith(f"{PROJECT}:") and not (isinstance(v, dict) and set(v) == {"secure"})}
+    secrets = {k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"}}
+    raw.update({k: "stand-in-secret" for k in secrets})
+    raw.pop(f"{PROJECT}:images", None)
+    if f"{PROJECT}:hfToken" not in raw:  # set later as a secret (tests), or absent: it never decides an image
+        raw[f"{PROJECT}:hfToken"] = "stand-in-secret"
+        secrets.add(f"{PROJECT}:hfToken")
+    try:
+        plan = build_plan(load_config(raw, secrets))
+    except (ConfigError, ValueError):
+        return {}
+    return {image: "sha256:" + hashlib.sha256(f"kserve-intel stand-in {image}".encode()).hexdigest()
+            for image in distinct(stack_images(plan)) if moving_tag(image)}
 
 
 class LocalTarget:

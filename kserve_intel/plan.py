@@ -25,6 +25,7 @@ from .rules import (autoscaling as scaling_rules, backends, canary as canary_rul
                     custom_runtimes, hub, lora as lora_rules, model_shape, names, registry, serving_stacks,
                     traffic as traffic_rules)
 from .rules.autoscaling import Scaling
+from .rules.images import ImagePins, unresolved as unresolved_images
 from .rules.canary import CanaryPlan
 from .rules.local_model_cache import NodeGroupPlan, model_cache_issues, node_group_issues, node_group_plan
 from .rules.multinode import multinode_issues
@@ -166,6 +167,13 @@ class StackPlan:
     serving_stack: ServingStack | None = None
     # The runtimes the stack creates: the stack-wide one first, then each stack a model picks.
     runtimes: tuple[RuntimePlan, ...] = ()
+    # How every image is applied (mirrors, digests): builders write `plan.applied_image(ref)`, never `ref` itself.
+    # build_plan applies the config's mirrors and digests; components.image_pins resolves at preview/up.
+    images: ImagePins = ImagePins()
+
+    def applied_image(self, ref: str) -> str:
+        """An image as the stack applies it: mirrored (`images.mirrors`) and pinned by digest when known."""
+        return self.images.applied(ref)
 
     @property
     def deployment_mode(self) -> str:
@@ -304,6 +312,7 @@ def build_plan(config: StackConfig, stack: str = "", shapes: Mapping[str, ModelS
         local_model_cache=node_group,
         serving_stack=serving,
         runtimes=tuple(runtime_plans.values()),
+        images=unresolved_images(config),
     )
     unused_mirrors = list(charts.unused_issues(config.chart_repositories, installed_releases(plan)))
     if unused_mirrors:

@@ -20,7 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAIN = PROJECT_ROOT / "__main__.py"
 PROJECT = "kserve-intel"
 # Keys `pulumi config set --secret` would mark (a nested secret marks its whole top-level key).
-SECRET_CONFIG_KEYS = frozenset({f"{PROJECT}:hfToken", f"{PROJECT}:apisix", f"{PROJECT}:registry"})
+SECRET_CONFIG_KEYS = frozenset({f"{PROJECT}:hfToken", f"{PROJECT}:apisix", f"{PROJECT}:registry", f"{PROJECT}:images"})
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 # What the program's online step reads to know it runs under the mocks (components/hub_access.py).
@@ -178,6 +178,7 @@ def evaluate(
     raise_errors: bool = True,
     program: Path = MAIN,
     online: bool = False,
+    image_resolver: Any = None,
 ) -> Evaluation:
     """Run `program` (default: this project's `__main__.py`) once; raise whatever it raises.
 
@@ -187,7 +188,9 @@ def evaluate(
     With `raise_errors=False` the error is returned in `Evaluation.error`,
     beside whatever was registered before it (which should be nothing).
     Offline (the default), the program is told so (KSERVE_INTEL_OFFLINE=1) and reads no model shape from the
-    hub; `online=True` lets it (tests against a local fake hub).
+    hub; `online=True` lets it (tests against a local fake hub). Images are never resolved under the mocks (no
+    registry is asked) unless `image_resolver` is given (an object with `resolve(ref) -> online.images.Resolved`):
+    then the program pins them as a preview would.
     """
     import pulumi
     from pulumi.runtime import mocks
@@ -245,6 +248,7 @@ def evaluate(
     logger.addHandler(_Capture())
 
     recorder = _Recorder()
+    recorder.image_resolver = image_resolver  # read by components/image_pins.py
 
     def run_program() -> Any:
         runpy.run_path(str(program), run_name="__main__")

@@ -342,7 +342,17 @@ def check_pinned_images(resource_type: str, props: Mapping[str, Any], settings: 
             image = container.spec.get("image")
             if isinstance(image, str) and (problem := image_problem(image, settings.mutable_tags)):
                 findings.append(f"{container.path}.image {image!r} {problem}; pin a version tag or a digest")
-    for path, key, value in _walk(_helm_values(resource_type, props), "values"):
+    values = _helm_values(resource_type, props)
+    for path, key, value in _walk(values, "values"):
+        if _is_map(value) and isinstance(value.get("image"), str) and isinstance(value.get("tag"), str):
+            # KServe's and Knative's charts: `image` is the repository and the sibling `tag` its tag (or
+            # `<tag>@sha256:...`), rendered as "{{ image }}:{{ tag }}".
+            image = f"{value['image']}:{value['tag']}" if value["tag"] else value["image"]
+            if problem := image_problem(image, settings.mutable_tags):
+                findings.append(f"{path}.image+tag {image!r} {problem}; pin a version tag or a digest")
+    for path, key, value in _walk(values, "values"):
+        if key == "image" and isinstance(value, str) and path.rsplit(".", 1)[0] in _image_tag_maps(values):
+            continue  # judged with its tag above
         if key == "image" and isinstance(value, str) and (problem := image_problem(value, settings.mutable_tags)):
             findings.append(f"{path} {value!r} {problem}; pin a version tag or a digest")
         elif _is_map(value) and "repository" in value and "tag" in value and "digest" not in value:
@@ -351,6 +361,15 @@ def check_pinned_images(resource_type: str, props: Mapping[str, Any], settings: 
             if tag and tag.lower() in settings.mutable_tags:
                 findings.append(f"{path}.tag {tag!r} is mutable; pin a version tag or a digest")
     return findings
+
+
+def _image_tag_maps(values: Any) -> set[str]:
+    """Paths of the values maps that hold `image` (a repository) beside a `tag`."""
+    found = {"values"} if _is_map(values) and isinstance(values.get("image"), str) and isinstance(values.get("tag"), str) else set()
+    for path, _, value in _walk(values, "values"):
+        if _is_map(value) and isinstance(value.get("image"), str) and isinstance(value.get("tag"), str):
+            found.add(path)
+    return found
 
 
 def _secret_like_name(name: str) -> bool:

@@ -20,7 +20,7 @@ import pytest
 from kserve_intel import naming
 from offline.validation import validate_objects
 from offline.engine import is_secret, redact
-from tests.conftest import TOKEN, run_stack
+from tests.conftest import TOKEN, PreviewResolver, run_stack
 from tests.test_policy import _stack_violations
 
 CLIENT_SECRET = "keycloak-client-secret-never-in-plaintext"
@@ -151,7 +151,9 @@ CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 @pytest.fixture(scope="module")
 def evaluations():
     return {
-        case: run_stack(stack, hfToken=TOKEN, **overrides) for case, (stack, overrides) in CASES.items()
+        # As a preview sends them to the policy pack: images pinned by digest.
+        case: run_stack(stack, hfToken=TOKEN, image_resolver=PreviewResolver(), **overrides)
+        for case, (stack, overrides) in CASES.items()
     }
 
 

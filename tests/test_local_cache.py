@@ -18,7 +18,7 @@ from kserve_intel.plan import build_plan
 from offline.validation import validate_object
 from kserve_intel.catalog.kserve import SUPPORTED_TAGS, KServeRelease
 from offline.engine import is_secret
-from tests.conftest import TOKEN, raw_config, run_stack
+from tests.conftest import TOKEN, PreviewResolver, raw_config, run_stack
 
 COMMIT = "a09a35458c702b33eeacc393d103063234e8bc28"
 MODEL = {"xeon": "Qwen/Qwen3-4B-Instruct-2507", "gaudi": "Qwen/Qwen2.5-7B-Instruct", "gaudi3": "Qwen/Qwen2.5-32B-Instruct"}
@@ -376,6 +376,6 @@ def test_cache_enabled_stacks_pass_the_policy_pack(platform, version):
     from tests.test_policy import _stack_violations
 
     evaluation = run_stack(platform, hfToken=TOKEN, kserve={"version": version}, localModelCache=ENABLED,
-                           models=[cached(MODEL[platform])])
+                           models=[cached(MODEL[platform])], image_resolver=PreviewResolver())
     assert evaluation.of_type(LMC) and evaluation.of_type(CSC)
     assert _stack_violations(evaluation, platform) == {}

@@ -8,7 +8,10 @@ of the documented exceptions that applies to that case (docs/security.md):
 * CKV_K8S_25 (added capabilities): Gaudi (IPC_LOCK, SYS_NICE, SYS_PTRACE) and the Xeon serving stack
   vllm-0.33 (SYS_NICE alone, for NUMA binding); never vllm-0.10;
 * CKV_K8S_35 (secret as environment variable): only with a token (HF_TOKEN from secretKeyRef);
-* CKV_K8S_43 (image by digest): only when `runtimes.image` is not pinned by digest.
+* CKV_K8S_43 (image by digest): only with `images.resolve: false` and no digest (from `runtimes.image` or
+  `images.digests`): every other deploy applies `repo:tag@sha256:...` resolved at preview/up, which the
+  cases reproduce with tests.conftest.PreviewResolver; CKV_K8S_14 (image tag `latest`) as well when that
+  unpinned image is the vllm-gaudi-0.26 stack's `:latest`.
 
 Serverless: KServe writes the same merged pod into the Knative Service, so the
 predicted pod is scanned as the revision's Deployment; Knative's queue-proxy
@@ -31,8 +34,13 @@ import yaml
 
 from kserve_intel.builders.model import inference_service
 from kserve_intel.builders.network import model_network_policy
+from dataclasses import replace
+
+from kserve_intel.builders.images import stack_images
 from kserve_intel.builders.runtime import cluster_serving_runtime
+from kserve_intel.rules.images import moving_tag, pin
 from offline.predicted_pod import predicted_deployment, strategic_merge
+from tests.conftest import PreviewResolver
 from tests.test_builders import make_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +71,9 @@ CASES = {
     "gaudi3-serverless": ("gaudi3", SERVERLESS, True),
     "gaudi3-standard": ("gaudi3", {**CANARY, "models": [{"id": "Qwen/Qwen2.5-32B-Instruct"}]}, True),
     "gaudi3-canary": ("gaudi3", CANARY, True),
+    # Air-gapped without digests: the images go out by tag (the documented exception).
+    "gaudi-unpinned": ("gaudi", {"images": {"resolve": False}}, True),
+    "xeon-unpinned": ("xeon", {"images": {"resolve": False}}, True),
 }
 # Cases scanned as a canary's Deployment rather than the stable predictor's.
 CANARY_CASES = {"gaudi3-canary": "canary"}
@@ -79,9 +90,20 @@ def expected_exceptions(platform: str, extra: dict, token: bool) -> set[str]:
         allowed.add("CKV_K8S_25")
     if token:
         allowed.add("CKV_K8S_35")
-    if "@sha256:" not in extra.get("runtimes", {}).get("image", ""):
+    unpinned = extra.get("images", {}).get("resolve", True) is False and "@sha256:" not in extra.get(
+        "runtimes", {}).get("image", "")
+    if unpinned:
         allowed.add("CKV_K8S_43")
+        if platform != "xeon":  # vllm-gaudi-0.26's `latest`
+            allowed.add("CKV_K8S_14")
     return allowed
+
+
+def as_deployed(plan):
+    """The plan as preview/up apply it: every image pinned by digest (unless images.resolve is false)."""
+    if not plan.config.images.resolve:
+        return plan
+    return replace(plan, images=pin(stack_images(plan), plan.config, PreviewResolver()))
 
 
 def _checkov() -> str:
@@ -96,7 +118,7 @@ def scan(tmp_path_factory) -> dict[str, set[str]]:
     """case -> failed check ids, from one checkov run over every case."""
     directory = tmp_path_factory.mktemp("pods")
     for case, (platform, extra, token) in CASES.items():
-        plan = make_plan(platform, namespace=f"ns-{case}", **extra)
+        plan = as_deployed(make_plan(platform, namespace=f"ns-{case}", **extra))
         isvc = inference_service(plan, plan.models[0], token)
         deployment = predicted_deployment(cluster_serving_runtime(plan, plan.models[0].runtime), isvc,
                                           CANARY_CASES.get(case))
@@ -130,7 +152,10 @@ def test_the_documented_exceptions_are_real(scan):
         assert "CKV_K8S_25" not in scan[case], case
     assert "CKV_K8S_25" in scan["gaudi-tgi"]  # the Gaudi capabilities, as for vLLM on Gaudi
     assert "CKV_K8S_35" in scan["xeon"] and "CKV_K8S_35" not in scan["xeon-open-digest"]
-    assert "CKV_K8S_43" in scan["gaudi"] and "CKV_K8S_43" not in scan["gaudi3-digest"]
+    # Pinned by digest everywhere but with images.resolve false.
+    assert "CKV_K8S_43" in scan["gaudi-unpinned"] and "CKV_K8S_43" in scan["xeon-unpinned"]
+    assert not any("CKV_K8S_43" in scan[c] for c in CASES if not c.endswith("-unpinned"))
+    assert "CKV_K8S_14" in scan["gaudi-unpinned"] and moving_tag(make_plan("gaudi").image)
 
 
 def test_serverless_and_canary_pods_fail_exactly_like_the_standard_pod(scan):

@@ -20,7 +20,8 @@ from ..plan import ModelPlan, StackPlan
 from .pod import CONTAINER_NAME, env_list, hub_env
 
 
-def _with_canary_settings(predictor: dict[str, Any], model: ModelPlan, env_extra: list[dict[str, Any]]) -> dict[str, Any]:
+def _with_canary_settings(plan: StackPlan, predictor: dict[str, Any], model: ModelPlan,
+                          env_extra: list[dict[str, Any]]) -> dict[str, Any]:
     canary = model.canary
     changed = copy.deepcopy(predictor)
     container = changed["model"]
@@ -29,7 +30,7 @@ def _with_canary_settings(predictor: dict[str, Any], model: ModelPlan, env_extra
     if not container["env"]:
         del container["env"]  # as for the stable predictor: an empty list is dropped by the API server
     if canary.image:
-        container["image"] = canary.image
+        container["image"] = plan.applied_image(canary.image)
     # Another adapter set on the same base: its own storageUris (KServe v0.16+), or none.
     changed.pop("storageUris", None)
     if canary.lora is not None and canary.lora.via_storage_uris:
@@ -49,10 +50,10 @@ def apply_canary(plan: StackPlan, model: ModelPlan, isvc: dict[str, Any]) -> dic
         annotations["kserve-intel/canary-revision"] = canary.revision
     if plan.config.kserve.serverless:
         if canary.traffic_percent > 0:
-            isvc["spec"]["predictor"] = _with_canary_settings(predictor, model, managed)
+            isvc["spec"]["predictor"] = _with_canary_settings(plan, predictor, model, managed)
         isvc["spec"]["predictor"]["canaryTrafficPercent"] = canary.traffic_percent
         return isvc
-    variant = _with_canary_settings(predictor, model, managed)
+    variant = _with_canary_settings(plan, predictor, model, managed)
     # KServe's validator: "canary uses fixed replicas" (no maxReplicas, no autoScaling). A canary beside a
     # KEDA-scaled model is refused at config time (rollout.canary_issues).
     for key in ("minReplicas", "maxReplicas", "scaleMetric", "scaleTarget", "autoScaling"):

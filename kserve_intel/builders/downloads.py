@@ -61,7 +61,7 @@ def storage_container(plan: StackPlan) -> dict[str, Any]:
         "spec": {
             "container": {
                 "name": "storage-initializer",
-                "image": plan.release.storage_initializer_image,
+                "image": plan.applied_image(plan.release.storage_initializer_image),
                 "imagePullPolicy": "IfNotPresent",
                 "env": [*hub_env(plan), {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"}],
                 "resources": {kind: dict(values) for kind, values in _RESOURCES.items()},

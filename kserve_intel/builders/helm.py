@@ -9,6 +9,7 @@ from typing import Any
 from .. import naming
 from ..catalog.charts import locate
 from ..plan import StackPlan
+from .images import chart_image_values, merge
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,12 @@ def namespace(name: str, component: str, extra_labels: dict[str, str] | None = N
 
 
 def chart_release(plan: StackPlan, name: str, repository: str, version: str, namespace: str, **extra: Any) -> HelmRelease:
-    """A release of the chart of the same name, from its upstream repository or the stack's mirror for it."""
+    """A release of the chart of the same name, from its upstream repository or the stack's mirror for it.
+
+    Its images go in as the stack applies them (mirrored, pinned by digest) through the chart's own values keys
+    (builders/images.py), beside the values the caller gives."""
     chart, repo = locate(plan.config.chart_repositories, name, name, repository)
+    image_values = chart_image_values(plan, name, version)
+    if image_values:
+        extra["values"] = merge(extra.get("values") or {}, image_values)
     return HelmRelease(name=name, chart=chart, repository=repo, version=version, namespace=namespace, **extra)

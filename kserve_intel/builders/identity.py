@@ -11,13 +11,15 @@ from typing import Any
 
 from .. import naming
 from ..plan import StackPlan
+from .images import pull_secret_refs
 from .registry import attach_hf_token, attach_s3_secret
 
 
 def model_service_account(plan: StackPlan) -> dict[str, Any]:
     # Registry models and adapters: KServe's storage initializer finds the S3 keys through this account;
-    # gated LoRA adapters on storageUris: the Hugging Face token too.
-    return attach_hf_token(plan, attach_s3_secret(plan, {
+    # gated LoRA adapters on storageUris: the Hugging Face token too. `images.credentials`: the pull Secret, which
+    # the API server adds to every predictor pod of the account (runtime, storage initializer, workers).
+    account = attach_hf_token(plan, attach_s3_secret(plan, {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
         "metadata": {
@@ -27,3 +29,6 @@ def model_service_account(plan: StackPlan) -> dict[str, Any]:
         },
         "automountServiceAccountToken": False,
     }))
+    if pull_secret_refs(plan):
+        account["imagePullSecrets"] = pull_secret_refs(plan)
+    return account

@@ -16,6 +16,7 @@ from .. import naming
 from ..catalog.kserve import KNATIVE_OPERATOR_REPOSITORY
 from ..plan import StackPlan, model_clock
 from .helm import HelmRelease, chart_release, namespace
+from .images import knative_registry, queue_sidecar_image
 
 OPERATOR_NAMESPACE = "knative-operator"
 DOMAIN_TEMPLATE = "{{.Name}}.{{.Namespace}}.{{.Domain}}"
@@ -85,7 +86,7 @@ def progress_deadline(plan: StackPlan) -> str:
 def knative_serving(plan: StackPlan) -> dict[str, Any]:
     kserve = plan.config.kserve
     layer = kserve.networking_layer
-    return {
+    serving = {
         "apiVersion": "operator.knative.dev/v1beta1",
         "kind": "KnativeServing",
         "metadata": {
@@ -108,3 +109,12 @@ def knative_serving(plan: StackPlan) -> dict[str, Any]:
             },
         },
     }
+    # images.mirrors / pinned digests / pull secrets: the operator rewrites its own manifests' images.
+    registry = knative_registry(plan)
+    if registry:
+        serving["spec"]["registry"] = registry
+    queue = queue_sidecar_image(plan)
+    if queue:
+        # The sidecar beside every predictor pod; spec.registry does not reach it (knative/docs#5985).
+        serving["spec"]["config"]["deployment"]["queue-sidecar-image"] = queue
+    return serving

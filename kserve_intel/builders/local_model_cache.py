@@ -146,7 +146,7 @@ def download_container(plan: StackPlan) -> dict[str, Any]:
         "spec": {
             "container": {
                 "name": "storage-initializer",
-                "image": plan.release.storage_initializer_image,
+                "image": plan.applied_image(plan.release.storage_initializer_image),
                 "env": env,
                 "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
                 "securityContext": {

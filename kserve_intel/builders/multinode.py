@@ -20,6 +20,7 @@ from .. import naming
 from ..catalog.platforms import CACHE_MOUNT_PATH, SERVING_PORT, PlatformProfile
 from ..plan import STARTUP_PROBE_PERIOD_SECONDS, ModelPlan, RuntimePlan, StackPlan, model_clock, model_runtime, served_by
 from .mounted import serve_from_mount
+from .images import pull_secret_refs
 from .pod import CONTAINER_NAME, env_list, hub_env
 from .security import container_security_context, pod_security_context
 
@@ -90,7 +91,7 @@ def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None)
         "protocolVersions": ["v1"],
         "containers": [{
             "name": CONTAINER_NAME,
-            "image": runtime.image,
+            "image": plan.applied_image(runtime.image),
             "imagePullPolicy": "Always",
             "command": ["bash", "-c"],
             # "vllm" becomes $0; the InferenceService's args follow as "$@".
@@ -108,7 +109,7 @@ def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None)
         "workerSpec": {
             "containers": [{
                 "name": WORKER_CONTAINER,
-                "image": runtime.image,
+                "image": plan.applied_image(runtime.image),
                 "imagePullPolicy": "Always",
                 "command": ["bash", "-c"],
                 "args": [_WORKER_SCRIPT.format(port=RAY_PORT)],
@@ -161,7 +162,7 @@ def prefetch_job(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[st
                     "valueFrom": {"secretKeyRef": {"name": naming.HF_TOKEN_SECRET, "key": naming.HF_TOKEN_KEY}}})
     name = f"{model.name}-weights"
     clock = model_clock(plan, model)
-    return {
+    job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
@@ -182,7 +183,7 @@ def prefetch_job(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[st
                     "securityContext": pod_security_context(),
                     "containers": [{
                         "name": "download",
-                        "image": model_runtime(plan, model).image,
+                        "image": plan.applied_image(model_runtime(plan, model).image),
                         "command": ["python3", "-c", _DOWNLOAD],
                         "env": env,
                         "resources": {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}},
@@ -198,6 +199,9 @@ def prefetch_job(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[st
             },
         },
     }
+    if pull_secret_refs(plan):
+        job["spec"]["template"]["spec"]["imagePullSecrets"] = pull_secret_refs(plan)
+    return job
 
 
 def apply_multinode(plan: StackPlan, model: ModelPlan, isvc: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 from .. import naming
 from ..catalog.platforms import SERVING_PORT
 from ..plan import STARTUP_PROBE_PERIOD_SECONDS, ModelClock, RuntimePlan, StackPlan, model_clock, served_by
+from ..rules.images import moving_tag
 from . import multinode
 from .pod import CONTAINER_NAME, env_list
 from .security import container_security_context
@@ -32,13 +33,15 @@ def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None)
     profile, image, stack = runtime.profile, runtime.image, runtime.stack
     probe = {"path": stack.health_path, "port": stack.port}
     tag = image.rsplit("@", 1)[0].rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else None
+    if tag and moving_tag(image):
+        tag = stack.version  # `latest` says nothing: the stack's server version does
     spec: dict[str, Any] = {
         "supportedModelFormats": [{"name": runtime.model_format, "version": "1", "autoSelect": True}],
         "protocolVersions": ["v1"],
         "containers": [
             {
                 "name": CONTAINER_NAME,
-                "image": image,
+                "image": plan.applied_image(image),
                 "imagePullPolicy": "Always",
                 "command": list(profile.command),
                 "args": [*profile.args, *stack.listen_args],

@@ -30,6 +30,22 @@ class Tuned:
 
 
 @dataclass(frozen=True)
+class ImageEvidence:
+    """Why the stack's image tag is what it is (details per source: data/image_evidence.yaml).
+
+    verdict: `confirmed-by-use` (a source pins exactly this reference), `documented-pattern` (upstream documents
+    or builds the tag pattern, no source uses this exact tag), `upstream-tag` (the only tag upstream documents for
+    this repository; moving, so only ever applied pinned by the digest resolved at deploy time). No registry was
+    asked when this was read: resolution at deploy time (`images.resolve`) is what proves the tag exists.
+    """
+
+    verdict: str
+    # "repository file:line (tag or commit)" of the evidence, strongest first.
+    sources: tuple[str, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class ServingStack:
     name: str
     backend: str
@@ -81,6 +97,8 @@ class ServingStack:
     # The server's option table (data/options/<name>.json, generated from its real parser): how extraArgs are
     # read and checked (rules/flags.py). None: a custom runtime, whose server the program does not know.
     option_table_name: str | None = None
+    # The upstream evidence for `image`'s tag (built-in stacks; docs/serving-stacks.md shows it).
+    image_evidence: ImageEvidence | None = None
 
     @property
     def options(self) -> OptionTable | None:
@@ -135,6 +153,13 @@ VLLM_0_33 = ServingStack(
     platforms=("xeon",),
     gaudi_software=None,
     image="vllm/vllm-openai-cpu:v0.33.0-x86_64",
+    image_evidence=ImageEvidence(
+        "documented-pattern",
+        ("vllm-project/vllm docs/getting_started/installation/cpu.x86.inc.md:171 (vllm/vllm-openai-cpu:v${VLLM_VERSION}-x86_64)",
+         "vllm-project/vllm .buildkite/scripts/publish-release-images.sh (pushes v<version>-x86_64 per release)",
+         "PyPI vllm 0.33.0 (released)"),
+        "no source shows v0.33.0 itself (the newest tag seen in use is v0.31.0): resolution at deploy time confirms it",
+    ),
     command=("vllm", "serve"),
     model_positional=True,
     # Intel's optimization-zone guide and vLLM's CPU benchmark settings; chunked prefill is
@@ -183,6 +208,11 @@ VLLM_0_10 = ServingStack(
     gaudi_software=None,
     # Today's Xeon profile is this stack: the same image, flags and environment (platforms.XEON).
     image=XEON.image,
+    image_evidence=ImageEvidence(
+        "confirmed-by-use",
+        ("opea-project/Enterprise-Inference core/helm-charts/vllm/xeon-values.yaml:29-30 (47642911)",
+         "opea-project/Enterprise-Inference .github/workflows/code-scans.yaml:55 (47642911)"),
+    ),
     command=("python3", "-m", "vllm.entrypoints.openai.api_server"),
     model_positional=False,
     args=XEON.args,
@@ -240,7 +270,16 @@ VLLM_GAUDI_0_26 = ServingStack(
     gaudi_software="1.24.1",
     # The plugin quickstart's image (v0.26.0); its ENTRYPOINT is the auto-tuning launcher, so the
     # command is overridden with `vllm serve` and the launcher's values are set here instead.
-    image="vault.habana.ai/gaudi-docker/1.24.1/ubuntu24.04/habanalabs/vllm-0.26.0-ptupstream-2.11.0:1.24.1",
+    # Tag `latest`: the only tag any source gives this path (the path itself pins Gaudi 1.24.1, vLLM 0.26.0 and
+    # PyTorch 2.11.0); the former `:1.24.1` appears nowhere. Applied pinned by the digest resolved at deploy time.
+    image="vault.habana.ai/gaudi-docker/1.24.1/ubuntu24.04/habanalabs/vllm-0.26.0-ptupstream-2.11.0:latest",
+    image_evidence=ImageEvidence(
+        "upstream-tag",
+        ("vllm-project/vllm-gaudi docs/getting_started/quickstart/quickstart.md:96 (v0.26.0): this path with :latest",
+         "vllm-project/vllm-gaudi mkdocs.yaml:128-130 (v0.26.0): VERSION 1.24.1, PT_VERSION 2.11.0",
+         "six third-party uses of this path, all :latest; none with :1.24.1 or :1.24.1-<build>"),
+        "moving tag: always applied as :latest@sha256:<digest> resolved at preview/up (images.digests offline)",
+    ),
     command=("vllm", "serve"),
     model_positional=True,
     args=(
@@ -296,6 +335,11 @@ VLLM_FORK_1_22 = ServingStack(
     platforms=("gaudi", "gaudi3"),
     gaudi_software="1.22.0",
     image="opea/vllm-gaudi:1.22.0",
+    image_evidence=ImageEvidence(
+        "confirmed-by-use",
+        ("opea-project/Enterprise-Inference core/helm-charts/vllm/gaudi-values.yaml:14-15 (47642911)",
+         "opea-project/Enterprise-Inference core/helm-charts/vllm/gaudi3-values.yaml:14-15 (47642911)"),
+    ),
     command=("python3", "-m", "vllm.entrypoints.openai.api_server"),
     model_positional=False,
     args=_FORK_ARGS,
@@ -393,6 +437,11 @@ TGI_3_3 = ServingStack(
     gaudi_software=None,
     # TGI's CI tags every release `<version>-intel-cpu` (build.yaml, docker/metadata-action semver).
     image="ghcr.io/huggingface/text-generation-inference:3.3.7-intel-cpu",
+    image_evidence=ImageEvidence(
+        "confirmed-by-use",
+        ("trustgraph-ai/trustgraph-templates trustgraph_configurator/templates/2.4/values/images.jsonnet:37 (406f1518)",
+         "huggingface/text-generation-inference .github/workflows/build.yaml:108,208 (v3.3.7): <version>-intel-cpu"),
+    ),
     # The image's ENTRYPOINT is the launcher; its CMD (--json-output) is lost once args are set.
     command=("text-generation-launcher",),
     model_positional=False,
@@ -420,6 +469,13 @@ TGI_GAUDI_3_3 = replace(
     gaudi_software="1.21.0",  # Dockerfile_gaudi at v3.3.7: ARG HABANA_VERSION=1.21.0, PyTorch 2.6.0
     warning=_TGI_GAUDI_WARNING,
     image="ghcr.io/huggingface/text-generation-inference:3.3.7-gaudi",
+    image_evidence=ImageEvidence(
+        "documented-pattern",
+        ("huggingface/text-generation-inference .github/workflows/build.yaml:127-129,208 (v3.3.7): <version>-gaudi",
+         "huggingface/text-generation-inference docs/source/backends/gaudi.mdx:23 (v3.3.7) still shows 3.3.5-gaudi"),
+        "no source uses 3.3.7-gaudi and a release image went missing before (issue #3320): resolution at deploy time "
+        "confirms it; 3.3.5-gaudi is the documented fallback",
+    ),
     # Not the image's /tgi-entrypoint.sh: it runs ldconfig (root) and sets PT_HPU_ENABLE_LAZY_COLLECTIVES
     # only for the literal argument `--sharded true`; the program sets that variable itself for TP > 1.
     command=("text-generation-launcher",),
@@ -464,6 +520,12 @@ OVMS_2026_3 = ServingStack(
     platforms=("xeon",),
     gaudi_software=None,
     image="openvino/model_server:2026.3",
+    image_evidence=ImageEvidence(
+        "confirmed-by-use",
+        ("a third-party runtime values file pins openvino/model_server:2026.3 (search id 57831597764)",
+         "openvinotoolkit/model_server release tag v2026.3 (Makefile:190, f4a2934a)"),
+        "2026.3.1 exists (pinned by other third parties): moving to it is a choice, not a correction",
+    ),
     # The image's ENTRYPOINT (a bash wrapper that execs /ovms/bin/ovms "$@") stays; args follow it.
     command=(),
     model_positional=False,

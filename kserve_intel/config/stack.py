@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 
 from .autoscaling import AutoscalingConfig
+from .images import SECRET_FIELDS as IMAGES_SECRET_FIELDS, ImagesConfig
 from .kserve import KServeConfig
 from .local_model_cache import LocalModelCacheConfig
 from .model import DEFAULT_DELETE_TIMEOUT_MINUTES, MAX_DELETE_TIMEOUT_MINUTES, MAX_READY_TIMEOUT_MINUTES, ModelConfig
@@ -88,6 +89,10 @@ class StackConfig(Strict):
     """
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     """The MLflow tracking server that `source` keys name, its credentials and the store behind it."""
+    images: ImagesConfig = Field(default_factory=ImagesConfig)
+    """Every image the stack runs: resolved to its digest at `preview`/`up`, registry mirrors, pull credentials.
+    See [air-gapped.md](air-gapped.md) and `make images`.
+    """
     serving_stack: str | None = Field(default=None, min_length=1, max_length=63)
     """The pinned server every model runs unless it picks its own: Xeon `vllm-0.33` or `vllm-0.10`; Gaudi
     `vllm-gaudi-0.26` or `vllm-fork-1.22`. See [docs/serving-stacks.md](serving-stacks.md). Default: the platform's
@@ -124,7 +129,7 @@ SECRET_KEYS = frozenset({"hfToken"})
 
 
 # Nested fields whose values must never be echoed either.
-SECRET_FIELDS = frozenset({"clientSecret"}) | REGISTRY_SECRET_FIELDS
+SECRET_FIELDS = frozenset({"clientSecret"}) | REGISTRY_SECRET_FIELDS | IMAGES_SECRET_FIELDS
 
 
 # Namespaces models must not share: KServe does not mutate pods in its own

@@ -18,6 +18,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from engine.deploy import stand_in_digests
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "kserve-intel"
 PASSPHRASE = "e2e-passphrase-not-a-secret"
@@ -116,7 +118,7 @@ class PulumiCLI:
         self.run("stack", "init", stack, "--secrets-provider", "passphrase")
         document = yaml.safe_load(self.config_file(stack).read_text()) or {}  # the passphrase's salt
         if config:  # no config at all: the file has no `config` key (what `pulumi stack init` alone leaves)
-            document["config"] = {f"{PROJECT}:{k}" if ":" not in k else k: v for k, v in config.items()}
+            document["config"] = {f"{PROJECT}:{k}" if ":" not in k else k: v for k, v in with_images(config).items()}
         self.config_file(stack).write_text(yaml.safe_dump(document, sort_keys=False))
         for key, value in (secrets or {}).items():  # "a.b.c": one nested value, as `--path` sets it
             path = ["--path"] if "." in key or "[" in key else []
@@ -127,7 +129,7 @@ class PulumiCLI:
         path = self.config_file(stack)
         document = yaml.safe_load(path.read_text())
         kept = {k: v for k, v in document["config"].items() if isinstance(v, dict) and "secure" in v}
-        document["config"] = {**{f"{PROJECT}:{k}": v for k, v in config.items()}, **kept}
+        document["config"] = {**{f"{PROJECT}:{k}": v for k, v in with_images(config).items()}, **kept}
         path.write_text(yaml.safe_dump(document, sort_keys=False))
 
     def preview(self, stack: str, *extra: str, check: bool = True, policy: bool = True) -> Result:
@@ -153,6 +155,16 @@ class PulumiCLI:
 
     def resources(self, stack: str) -> list[dict[str, Any]]:
         return self.export(stack)["deployment"].get("resources") or []
+
+
+def with_images(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The local cluster's tests run without the internet: images are not resolved unless the test configures
+    `images` itself (tests/e2e/test_images.py brings its own registry); moving tags get stand-in digests (the
+    kwok nodes pull nothing), as `make up` on the local cluster does (engine/deploy.py)."""
+    if any(k in ("images", f"{PROJECT}:images") for k in config):
+        return dict(config)
+    digests = stand_in_digests({f"{PROJECT}:{k}" if ":" not in k else k: v for k, v in config.items()})
+    return {**config, "images": {"resolve": False, **({"digests": digests} if digests else {})}}
 
 
 def provider_version() -> str:
