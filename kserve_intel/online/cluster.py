@@ -39,6 +39,8 @@ from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from ..naming import PART_OF
+
 OWNER_ANNOTATION = "kserve-intel/owner"
 # On an object the stack took over (`adopt:`): `destroy` forgets it instead of deleting it.
 ADOPTED_ANNOTATION = "kserve-intel/adopted"
@@ -47,7 +49,6 @@ PART_OF_LABEL = "app.kubernetes.io/part-of"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 HELM_RELEASE_NAME = "meta.helm.sh/release-name"
 HELM_RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
-PART_OF = "kserve-intel"
 
 ABSENT, OURS, FOREIGN, UNKNOWN = "absent", "ours", "foreign", "unknown"
 DEFAULT_TIMEOUT_SECONDS = 10.0
