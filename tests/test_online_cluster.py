@@ -74,7 +74,8 @@ def test_a_foreign_object_names_who_manages_it_most_telling_first():
 def test_another_stack_and_an_unstamped_kserve_intel_object_are_foreign():
     key = ObjectKey("serving.kserve.io/v1alpha1", "ClusterServingRuntime", "intel-vllm-gaudi")
     other = {"metadata": meta("intel-vllm-gaudi", annotations={OWNER_ANNOTATION: OTHER},
-                              labels={"app.kubernetes.io/managed-by": "pulumi"}, managers=("pulumi-kubernetes-1a2b3c4d",))}
+                              labels={"app.kubernetes.io/managed-by": "pulumi"},
+                              managers=("pulumi-kubernetes-1a2b3c4d",))}
     assert classify(key, other, OWNER).managers == (
         f"kserve-intel stack {OTHER}", "app.kubernetes.io/managed-by=pulumi",
         "field managers: pulumi-kubernetes-1a2b3c4d")
@@ -166,7 +167,8 @@ ROUTES: dict[tuple[str, str], object] = {
         deployment("cert-manager", "cert-manager", "quay.io/jetstack/cert-manager-controller:v1.16.1", CM_LABELS)]},
     ("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/certificates.cert-manager.io", ""):
         crd("certificates.cert-manager.io"),
-    ("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/issuers.cert-manager.io", ""): crd("issuers.cert-manager.io"),
+    ("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/issuers.cert-manager.io", ""):
+        crd("issuers.cert-manager.io"),
     ("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/clusterissuers.cert-manager.io", ""):
         crd("clusterissuers.cert-manager.io"),
     ("/apis/apps/v1/deployments", "labelSelector=app.kubernetes.io/name in (cert-manager,webhook)"): {"items": [

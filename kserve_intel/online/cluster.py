@@ -190,7 +190,8 @@ def classify_helm_release(key: HelmReleaseKey, secrets: list[Mapping[str, Any]],
     info = record.get("info") or {}
     chart = (record.get("chart") or {}).get("metadata") or {}
     description = info.get("description") or ""
-    what = f"chart {chart.get('name', '?')} {chart.get('version', '?')}, revision {labels.get('version', '?')}, {status}"
+    what = (f"chart {chart.get('name', '?')} {chart.get('version', '?')}, "
+            f"revision {labels.get('version', '?')}, {status}")
     if description == HELM_OWNER_PREFIX + owner:
         return Finding(key, OURS, detail=what)
     if status in _HELM_UNFINISHED and namespace_is_ours:
