@@ -3,9 +3,11 @@
 import pulumi
 
 from components import (IntelRuntimes, KServeOperator, LocalModelCaches, ModelDeployment, ModelNamespace, Monitoring,
-                        NetworkIsolation, ServingDependencies, TrafficRoutes, read_stack_plan, verify_hub_access)
+                        NetworkIsolation, ServingDependencies, TrafficRoutes, check_ownership, read_stack_plan,
+                        verify_hub_access)
 
 plan = read_stack_plan()  # every config error is reported here, before any resource
+plan = check_ownership(plan)  # preview and up: `auto` resolved, nothing of anyone else's touched (or one refusal)
 verify_hub_access(plan)  # `pulumi up` only: the token can read every gated model
 dependencies = ServingDependencies("serving-dependencies", plan)  # Knative / KEDA when configured
 operator = KServeOperator("kserve", plan, opts=pulumi.ResourceOptions(depends_on=[dependencies]))

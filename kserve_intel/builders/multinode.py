@@ -1,5 +1,6 @@
 """Models larger than one node: a Ray-based multi-node runtime, the weights
-prefetch Job, and the InferenceService's `workerSpec` (KServe v0.14+).
+prefetch Job, and the InferenceService's `workerSpec` (KServe v0.15-v0.19: rules/multinode.py says why not
+v0.14 nor v0.20).
 
 KServe's multi-node predictor is a head Deployment `<model>-predictor` and a
 worker Deployment `<model>-predictor-worker` (`nodes - 1` pods). The head starts
@@ -37,9 +38,11 @@ done
 exec {command} {args} "$@"
 """
 
+# KServe names the head's headless Service `<isvc>-head-<generation>` and gives it to the worker as HEAD_SVC
+# (v0.15+, as KServe's own multi-node runtime reads it); POD_NAMESPACE comes from the downward API (_env).
 _WORKER_SCRIPT = """\
 set -eu
-HEAD="${{ISVC_NAME}}-head.${{POD_NAMESPACE}}.svc.cluster.local:{port}"
+HEAD="${{HEAD_SVC}}.${{POD_NAMESPACE}}.svc.cluster.local:{port}"
 until ray health-check --address "$HEAD" >/dev/null 2>&1; do echo "waiting for the Ray head $HEAD"; sleep 5; done
 exec ray start --address="$HEAD" --block
 """

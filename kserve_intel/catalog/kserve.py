@@ -137,8 +137,28 @@ class KServeRelease:
 
     @property
     def supports_worker_spec(self) -> bool:
-        """`predictor.workerSpec` and runtime `workerSpec` for multi-node serving (v0.14+)."""
-        return self.minor >= 14
+        """KServe creates the head and worker Deployments of `predictor.workerSpec` (v0.15+). v0.14 has the API
+        field only: its controller never reads it (no `workerSpec` under pkg/controller), so no worker starts."""
+        return self.minor >= 15
+
+    @property
+    def multinode_broken(self) -> str | None:
+        """Why a multi-node model cannot run on this release although it has `workerSpec`, if it cannot.
+
+        v0.20.0: the canary clean-up of Standard mode (`reconcileCanaryDeployments`,
+        pkg/controller/v1beta1/inferenceservice/components/predictor.go, kserve#5672, first tagged in v0.20.0)
+        runs on every reconcile and deletes, as orphaned, every Deployment and Service labelled with the
+        InferenceService and `component: predictor` whose name is not `<isvc>-predictor` or a canary's: the
+        worker Deployment `<isvc>-predictor-worker` and the head/workers Services `<isvc>-head-<gen>`,
+        `<isvc>-workers-<gen>`. Each deletion requeues the InferenceService, so this loops. No setting avoids it.
+        Every supported tag was read: v0.15.0-v0.19.0 have no such clean-up (a new tag must be read too).
+        """
+        if self.minor == 20:
+            return ("its canary clean-up (reconcileCanaryDeployments in pkg/controller/v1beta1/inferenceservice/"
+                    "components/predictor.go, kserve#5672, first in v0.20.0) deletes the worker Deployment "
+                    "<model>-predictor-worker and the head/workers Services as 'orphaned' on every reconcile, so "
+                    "the workers never stay up and Ready only flickers")
+        return None
 
     @property
     def supports_local_model_cache(self) -> bool:

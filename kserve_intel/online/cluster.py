@@ -39,12 +39,7 @@ from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from ..naming import PART_OF
-
-OWNER_ANNOTATION = "kserve-intel/owner"
-# On an object the stack took over (`adopt:`): `destroy` forgets it instead of deleting it.
-ADOPTED_ANNOTATION = "kserve-intel/adopted"
-HELM_OWNER_PREFIX = "kserve-intel/owner="
+from ..naming import ADOPTED_ANNOTATION, HELM_OWNER_PREFIX, OWNER_ANNOTATION, PART_OF, owner_id
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 HELM_RELEASE_NAME = "meta.helm.sh/release-name"
@@ -98,6 +93,9 @@ class Finding:
     managers: tuple[str, ...] = ()
     adopted: bool = False
     detail: str = ""
+    # Foreign only by a missing stamp: labelled part-of kserve-intel, left by a version before owner stamps (or a
+    # Helm release in such a namespace). `make up ADOPT=1` takes these back (rules/ownership.py).
+    unstamped_kserve_intel: bool = False
 
     def message(self) -> str:
         if self.state == ABSENT:
@@ -164,7 +162,9 @@ def classify(key: ObjectKey, obj: Mapping[str, Any] | None, owner: str) -> Findi
     if annotations.get(OWNER_ANNOTATION) == owner:
         return Finding(key, OURS, meta.get("uid"), adopted=annotations.get(ADOPTED_ANNOTATION) == "true",
                        detail=detail)
-    return Finding(key, FOREIGN, meta.get("uid"), managers_of(obj, owner), detail=detail)
+    unstamped = not annotations.get(OWNER_ANNOTATION) and (meta.get("labels") or {}).get(PART_OF_LABEL) == PART_OF
+    return Finding(key, FOREIGN, meta.get("uid"), managers_of(obj, owner), detail=detail,
+                   unstamped_kserve_intel=unstamped)
 
 
 def decode_helm_release(secret: Mapping[str, Any]) -> dict[str, Any]:
@@ -176,7 +176,7 @@ def decode_helm_release(secret: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def classify_helm_release(key: HelmReleaseKey, secrets: list[Mapping[str, Any]], owner: str,
-                          namespace_is_ours: bool = False) -> Finding:
+                          namespace_is_ours: bool = False, namespace_unstamped_kserve_intel: bool = False) -> Finding:
     """From the release's storage Secrets (labels owner=helm, name=<release>): the newest revision decides."""
     if not secrets:
         return Finding(key, ABSENT)
@@ -200,7 +200,8 @@ def classify_helm_release(key: HelmReleaseKey, secrets: list[Mapping[str, Any]],
         return Finding(key, OURS, detail=what + "; unfinished release in this stack's namespace")
     stamp = description[len(HELM_OWNER_PREFIX):] if description.startswith(HELM_OWNER_PREFIX) else None
     who = f"kserve-intel stack {stamp}" if stamp else f"Helm ({description or 'no description'})"
-    return Finding(key, FOREIGN, managers=(who,), detail=what)
+    return Finding(key, FOREIGN, managers=(who,), detail=what,
+                   unstamped_kserve_intel=not stamp and namespace_unstamped_kserve_intel)
 
 
 _IMAGE_TAG = re.compile(r":(v?\d+\.\d+\.\d+[^@/:]*)(?:@sha256:[0-9a-f]+)?$")
@@ -363,9 +364,10 @@ class Cluster:
                            [("labelSelector", f"owner=helm,name={key.name}")])
         secrets = [] if listing is None else listing.get("items", [])
         namespace = self.get(f"/api/v1/namespaces/{key.namespace}") if secrets else None
-        ours = namespace is not None and \
-            ((namespace.get("metadata") or {}).get("annotations") or {}).get(OWNER_ANNOTATION) == owner
-        return classify_helm_release(key, secrets, owner, namespace_is_ours=ours)
+        ns_finding = classify(ObjectKey("v1", "Namespace", key.namespace), namespace, owner) if namespace else None
+        return classify_helm_release(
+            key, secrets, owner, namespace_is_ours=ns_finding is not None and ns_finding.state == OURS,
+            namespace_unstamped_kserve_intel=ns_finding is not None and ns_finding.unstamped_kserve_intel)
 
     # --- what a namespace holds ---------------------------------------------------------------------------
 
@@ -392,7 +394,7 @@ class Cluster:
             for item in (listing or {}).get("items", []):
                 meta = item.get("metadata") or {}
                 name = meta.get("name", "?")
-                if (kind, name) in self._DEFAULTS or meta.get("ownerReferences"):
+                if (kind, name) in self._DEFAULTS or meta.get("ownerReferences") or meta.get("deletionTimestamp"):
                     continue
                 if kind == "Secret" and item.get("type") == "kubernetes.io/service-account-token":
                     continue
@@ -473,6 +475,43 @@ class Cluster:
                 evidence.append(f"{release} (chart {chart_version})")
         return Installation(True, version, namespace, managers, tuple(evidence), tuple(missing))
 
+    def knative_serving(self) -> Installation:
+        """Knative Serving: CRD services.serving.knative.dev serving v1, and its controller and activator."""
+        crd = self._crd("services.serving.knative.dev")
+        if crd is None:
+            return Installation(False, missing=("CRD services.serving.knative.dev",))
+        evidence, missing = ["CRD services.serving.knative.dev"], []
+        version = namespace = None
+        deployments = self._deployments("app.kubernetes.io/name=knative-serving")
+        for role in ("controller", "activator"):
+            match = [d for d in deployments if d["metadata"]["name"] == role]
+            if not match:
+                missing.append(f"Knative Serving {role} Deployment")
+                continue
+            meta = match[0]["metadata"]
+            evidence.append(f"Deployment {meta['namespace']}/{meta['name']}")
+            namespace = namespace or meta["namespace"]
+            version = version or (meta.get("labels") or {}).get("app.kubernetes.io/version")
+        return Installation(True, version, namespace, managers_of(crd), tuple(evidence), tuple(missing))
+
+    def keda(self) -> Installation:
+        """KEDA: CRD scaledobjects.keda.sh and the keda-operator Deployment."""
+        crd = self._crd("scaledobjects.keda.sh")
+        if crd is None:
+            return Installation(False, missing=("CRD scaledobjects.keda.sh",))
+        evidence, missing = ["CRD scaledobjects.keda.sh"], []
+        version = namespace = None
+        operators = self._deployments("app.kubernetes.io/name=keda-operator")
+        if operators:
+            meta = operators[0]["metadata"]
+            namespace = meta["namespace"]
+            evidence.append(f"Deployment {namespace}/{meta['name']}")
+            images = [c.get("image", "") for c in operators[0]["spec"]["template"]["spec"]["containers"]]
+            version = next((v for v in map(image_version, images) if v), None)
+        else:
+            missing.append("keda-operator Deployment")
+        return Installation(True, version, namespace, managers_of(crd), tuple(evidence), tuple(missing))
+
     def _helm_chart_version(self, key: HelmReleaseKey) -> str | None:
         try:
             listing = self.get(f"/api/v1/namespaces/{key.namespace}/secrets",
@@ -485,8 +524,3 @@ class Cluster:
             except (ValueError, OSError, TypeError):
                 return None
         return None
-
-
-def owner_id(organization: str | None, project: str, stack: str) -> str:
-    """The stamp value: `<org>/<project>/<stack>` (`<project>/<stack>` without an organization)."""
-    return "/".join(p for p in (organization, project, stack) if p)
