@@ -183,6 +183,18 @@ ROUTES: dict[tuple[str, str], object] = {
     ("/api/v1/namespaces/kserve/secrets", "labelSelector=owner=helm,name=kserve-crd,status=deployed"): {"items": [
         helm_secret("kserve-crd", "kserve", 3, "deployed", "Upgrade complete", "kserve-crd", "v0.19.0")]},
 }
+# KEDA: CRD and operator; Knative: CRD and the controller only (the activator missing).
+ROUTES.update({
+    ("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/scaledobjects.keda.sh", ""): crd(
+        "scaledobjects.keda.sh", ("v1alpha1",)),
+    ("/apis/apps/v1/deployments", "labelSelector=app.kubernetes.io/name=keda-operator"): {"items": [
+        deployment("keda-operator", "keda", "ghcr.io/kedacore/keda:2.18.0", {"app.kubernetes.io/name": "keda-operator"})]},
+    ("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/services.serving.knative.dev", ""): crd(
+        "services.serving.knative.dev"),
+    ("/apis/apps/v1/deployments", "labelSelector=app.kubernetes.io/name=knative-serving"): {"items": [
+        deployment("controller", "knative-serving", "gcr.io/knative-releases/controller@sha256:" + "c" * 64,
+                   {"app.kubernetes.io/name": "knative-serving", "app.kubernetes.io/version": "1.21.1"})]},
+})
 FORBIDDEN = {"/api/v1/namespaces/keda/secrets/keda-token"}
 
 
@@ -339,6 +351,15 @@ def test_cert_manager_and_kserve_installations(kubeconfig_file):
     assert kserve.managers == ("Helm release kserve/kserve-crd",)
     assert "ConfigMap kserve/inferenceservice-config" in kserve.evidence
     assert kserve.missing == ("kserve-controller-manager Deployment (a controller outside the cluster cannot be seen)",)
+
+
+def test_keda_and_knative_installations(kubeconfig_file):
+    with connect(str(kubeconfig_file)) as cluster:
+        keda = cluster.keda()
+        knative = cluster.knative_serving()
+    assert (keda.complete, keda.version, keda.namespace) == (True, "2.18.0", "keda")
+    assert (knative.present, knative.complete, knative.version) == (True, False, "1.21.1")
+    assert knative.missing == ("Knative Serving activator Deployment",)
 
 
 def test_only_get_requests_with_the_kubeconfigs_token(kubeconfig_file):

@@ -134,6 +134,22 @@ def test_the_cluster_kserve_version_must_be_the_configured_one():
     assert "without seeing its version" in result.warnings[0]
 
 
+def test_keda_and_knative_auto():
+    keda = _config(kserve={"version": "v0.20.0", "install": False},
+                   autoscaling={"enabled": True, "engine": "keda", "maxReplicas": 2})
+    assert rules.auto_concerns(keda) == (rules.KEDA,)
+    found = {rules.KSERVE: KSERVE_FOUND, rules.KEDA: Installation(True, "2.18.0", "keda", evidence=("CRD",))}
+    assert not _resolve(keda, found, {}).installs.keda
+    crds_only = {rules.KSERVE: KSERVE_FOUND, rules.KEDA: Installation(True, evidence=("CRD scaledobjects.keda.sh",),
+                                                                       missing=("keda-operator Deployment",))}
+    assert "autoscaling.keda.install = auto: KEDA is only partly on the cluster" in _resolve(keda, crds_only, {}).refusals[0]
+    ours = {rules.KEDA: Finding(HelmReleaseKey("keda", "keda"), OURS)}
+    assert _resolve(keda, crds_only, ours).installs.keda
+    knative = _config(kserve={"version": "v0.20.0", "install": False, "deploymentMode": "Knative"})
+    assert rules.auto_concerns(knative) == (rules.KNATIVE,)
+    assert _resolve(knative, {rules.KSERVE: KSERVE_FOUND, rules.KNATIVE: Installation(False)}, {}).installs.knative
+
+
 def test_kserve_install_false_on_a_cluster_without_kserve_is_refused():
     config = _config(kserve={"install": False})
     result = rules.resolve_installs(config, rules.default_installs(config), "v0.13.0",

@@ -1,6 +1,6 @@
 """Models larger than one node: a Ray-based multi-node runtime, the weights
-prefetch Job, and the InferenceService's `workerSpec` (KServe v0.15-v0.19: rules/multinode.py says why not
-v0.14 nor v0.20).
+prefetch Job, and the InferenceService's `workerSpec` (KServe v0.15.x: rules/multinode.py says why not the
+others).
 
 KServe's multi-node predictor is a head Deployment `<model>-predictor` and a
 worker Deployment `<model>-predictor-worker` (`nodes - 1` pods). The head starts

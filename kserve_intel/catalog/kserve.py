@@ -143,16 +143,26 @@ class KServeRelease:
 
     @property
     def multinode_broken(self) -> str | None:
-        """Why a multi-node model cannot run on this release although it has `workerSpec`, if it cannot.
+        """Why a multi-node model cannot run on this release although it has `workerSpec`, if it cannot. Every
+        supported tag was read (a new tag must be read too; tests/test_scaling_rollout.py lists the usable ones):
 
-        v0.20.0: the canary clean-up of Standard mode (`reconcileCanaryDeployments`,
-        pkg/controller/v1beta1/inferenceservice/components/predictor.go, kserve#5672, first tagged in v0.20.0)
-        runs on every reconcile and deletes, as orphaned, every Deployment and Service labelled with the
-        InferenceService and `component: predictor` whose name is not `<isvc>-predictor` or a canary's: the
-        worker Deployment `<isvc>-predictor-worker` and the head/workers Services `<isvc>-head-<gen>`,
-        `<isvc>-workers-<gen>`. Each deletion requeues the InferenceService, so this loops. No setting avoids it.
-        Every supported tag was read: v0.15.0-v0.19.0 have no such clean-up (a new tag must be read too).
+        * v0.16.0-v0.19.0: kserve#4667 makes a raw predictor Ready only when the Deployments' Progressing reason is
+          `NewReplicaSetAvailable`; for head + worker, `getDeploymentCondition`
+          (pkg/apis/serving/v1beta1/inference_service_status.go) joins the reasons of the conditions it skipped
+          ("predictor-container: MinimumReplicasAvailable, worker-container: ..."), never that value, so
+          PredictorReady stays Unknown and the InferenceService never Ready (fixed by kserve#5703 in v0.20.0).
+        * v0.20.0: the canary clean-up of Standard mode (`reconcileCanaryDeployments`,
+          pkg/controller/v1beta1/inferenceservice/components/predictor.go, kserve#5672, first in v0.20.0) runs on
+          every reconcile and deletes, as orphaned, every Deployment and Service labelled with the
+          InferenceService and `component: predictor` not named `<isvc>-predictor` or a canary's: the worker
+          Deployment `<isvc>-predictor-worker` and the head/workers Services. Each deletion requeues: a loop.
         """
+        if 16 <= self.minor <= 19:
+            return ("its predictor never turns Ready with a worker: the Ready condition waits for the Deployments' "
+                    "Progressing reason NewReplicaSetAvailable, and for head plus worker KServe compares a joined "
+                    "reason that never equals it (getDeploymentCondition in pkg/apis/serving/v1beta1/"
+                    "inference_service_status.go; kserve#5703, fixed in v0.20.0), so `up` would wait until "
+                    "readyTimeoutMinutes and fail")
         if self.minor == 20:
             return ("its canary clean-up (reconcileCanaryDeployments in pkg/controller/v1beta1/inferenceservice/"
                     "components/predictor.go, kserve#5672, first in v0.20.0) deletes the worker Deployment "
