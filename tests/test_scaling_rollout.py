@@ -402,7 +402,9 @@ def test_multinode_isvc_has_a_worker_spec_and_reads_weights_from_the_claim(versi
     assert (worker["pipelineParallelSize"], worker["tensorParallelSize"]) == (2, 8)
     assert worker["containers"][0]["resources"]["limits"]["habana.ai/gaudi"] == "8"
     assert worker["runtimeClassName"] == "habana"
-    assert isvc["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == KServeRelease(version).autoscaler_class_off
+    # KServe's validator: `external` on v0.15.0, `none` from v0.15.1 (which added it).
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == \
+        {"v0.15.0": "external", "v0.15.2": "none"}[version]
     assert json.loads(isvc["metadata"]["annotations"]["serving.kserve.io/gpu-resource-types"]) == ["habana.ai/gaudi"]
     runtime = valid(multinode.cluster_serving_runtime(plan), version)
     head = runtime["spec"]["containers"][0]

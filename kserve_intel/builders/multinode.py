@@ -223,6 +223,8 @@ def apply_multinode(plan: StackPlan, model: ModelPlan, isvc: dict[str, Any]) -> 
         worker["runtimeClassName"] = predictor["runtimeClassName"]
     predictor["workerSpec"] = worker
     annotations = isvc["metadata"]["annotations"]
+    # A multi-node model runs one fixed replica (rules/multinode.py), in the class the validator accepts.
+    annotations["serving.kserve.io/autoscalerClass"] = plan.release.multinode_autoscaler_class
     if plan.profile.accelerator:
         # KServe's multi-node check refuses accelerator resources it does not know.
         annotations["serving.kserve.io/gpu-resource-types"] = json.dumps([plan.profile.accelerator])

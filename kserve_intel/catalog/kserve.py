@@ -78,6 +78,13 @@ class KServeRelease:
         return "external" if self.minor < 16 else "none"
 
     @property
+    def multinode_autoscaler_class(self) -> str:
+        """The only autoscaler class KServe's validator accepts on a multi-node InferenceService: `external` up to
+        v0.15.0, `none` from v0.15.1, which added that class ("Multinode only supports 'none' autoscaler",
+        pkg/apis/serving/v1beta1/inference_service_validation.go); found by the e2e test on v0.15.2."""
+        return "external" if self.minor < 15 or self.tag == "v0.15.0" else "none"
+
+    @property
     def kserve_gateway_api(self) -> bool:
         """The controller chart can create HTTPRoutes itself
         (`kserve.controller.gateway.ingressGateway.enableGatewayApi`, from v0.15)."""
