@@ -26,7 +26,7 @@ PULUMI := engine/with-engine.sh pulumi
 # make cluster KSERVE=v0.13.0: the KServe release the local cluster runs.
 KSERVE ?= v0.20.0
 
-.PHONY: help venv checkov mlflow vllm-parsers test e2e scale engine cluster bench bench-engine render validate golden schema smoke preview up destroy down login stack policy-venv
+.PHONY: help envs venv checkov mlflow vllm-parsers option-tables test e2e scale engine cluster bench bench-engine render validate golden schema smoke preview up destroy down login stack policy-venv
 
 help:
 	@echo "make test                    create .venv and run the test suite"
@@ -45,17 +45,17 @@ help:
 	@echo "make up STACK=xeon ADOPT=1   also take back objects this stack kept before owner stamps (caches, namespace)"
 	@echo "make smoke STACK=xeon [URL=http://host/v1] [TOKEN=...]   chat + completion against every model"
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
-	touch $@
+# Each venv is built once per machine under ~/.cache/kserve-intel/venvs (keyed by its pinned requirements) and
+# linked into the checkout (tools/cached_venv.py): a fresh machine builds them, a second clone reuses them.
+CACHED_VENV := $(PYTHON) tools/cached_venv.py
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt tools/cached_venv.py
+	$(CACHED_VENV) $(VENV) pip requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --disable-pip-version-check -q -r requirements-checkov.txt
-	touch $@
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt tools/cached_venv.py
+	$(CACHED_VENV) $(CHECKOV_VENV) pip requirements-checkov.txt
 
 checkov: $(CHECKOV_VENV)/.installed
 
@@ -63,23 +63,26 @@ checkov: $(CHECKOV_VENV)/.installed
 VLLM_PARSERS ?= 0.33.0 0.26.0 0.10.2 0.9.0.1
 VLLM_PARSER_VENVS := $(foreach v,$(VLLM_PARSERS),.venv-vllm-$(v)/.installed)
 
-.venv-vllm-%/.installed: requirements-vllm-%.txt tools/vllm_parser_venv.py
-	$(PYTHON) tools/vllm_parser_venv.py $* .venv-vllm-$* requirements-vllm-$*.txt
-	touch $@
+.venv-vllm-%/.installed: requirements-vllm-%.txt tools/vllm_parser_venv.py tools/cached_venv.py
+	$(CACHED_VENV) .venv-vllm-$* vllm $* requirements-vllm-$*.txt
 
 vllm-parsers: $(VLLM_PARSER_VENVS)
 
+# Regenerate the vLLM option tables from the real parsers (tests/test_option_tables.py fails when they differ).
+option-tables: vllm-parsers
+	for v in $(VLLM_PARSERS); do .venv-vllm-$$v/bin/python -O tools/option_tables.py vllm kserve_intel/catalog/data/options/vllm-$$v.json || exit 1; done
+
 # template.db: an empty, migrated MLflow store the tests copy, so no test run waits for migrations.
-$(MLFLOW_VENV)/.installed: requirements-mlflow.txt
-	$(PYTHON) -m venv $(MLFLOW_VENV)
-	$(MLFLOW_VENV)/bin/pip install --disable-pip-version-check -q -r requirements-mlflow.txt
-	rm -f $(MLFLOW_VENV)/template.db
-	$(MLFLOW_VENV)/bin/mlflow db upgrade sqlite:///$(CURDIR)/$(MLFLOW_VENV)/template.db >/dev/null 2>&1
-	touch $@
+$(MLFLOW_VENV)/.installed: requirements-mlflow.txt tools/cached_venv.py
+	$(CACHED_VENV) $(MLFLOW_VENV) mlflow requirements-mlflow.txt
 
 mlflow: $(MLFLOW_VENV)/.installed
 
-test: venv checkov mlflow vllm-parsers
+# Every test environment, built side by side (their pip downloads and installs overlap; each is independent).
+envs:
+	@$(MAKE) --no-print-directory -j4 venv checkov mlflow vllm-parsers policy-venv
+
+test: envs
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov MLFLOW=$(CURDIR)/$(MLFLOW_VENV)/bin/mlflow $(PY) -m pytest -q
 
 engine:
@@ -88,7 +91,7 @@ engine:
 cluster: venv
 	$(PY) -m engine.localcluster --kserve $(KSERVE)
 
-e2e: venv policy-venv mlflow
+e2e: envs
 	MLFLOW=$(CURDIR)/$(MLFLOW_VENV)/bin/mlflow $(PY) -m pytest -q -p no:cacheprovider tests/e2e
 
 bench: venv
@@ -122,10 +125,8 @@ stack: login venv
 	$(PULUMI) stack select --create $(STACK)
 
 # The policy pack's own environment, as `pulumi preview --policy-pack policy` expects it.
-policy/venv/.installed: policy/requirements.txt
-	$(PYTHON) -m venv policy/venv
-	policy/venv/bin/pip install --disable-pip-version-check -q -r policy/requirements.txt
-	touch $@
+policy/venv/.installed: policy/requirements.txt tools/cached_venv.py
+	$(CACHED_VENV) policy/venv pip policy/requirements.txt
 
 policy-venv: policy/venv/.installed
 

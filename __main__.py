@@ -2,6 +2,7 @@
 
 import pulumi
 
+from kserve_intel.rules.capacity import capacity_output
 from components import (IntelRuntimes, KServeOperator, LocalModelCaches, ModelDeployment, ModelNamespace, Monitoring,
                         NetworkIsolation, ServingDependencies, TrafficRoutes, check_ownership, read_stack_plan,
                         verify_hub_access)
@@ -32,3 +33,4 @@ pulumi.export("runtimes", runtimes.summary)  # one per serving stack in use, wit
 pulumi.export("models", [m.summary() for m in models])
 pulumi.export("routes", traffic.endpoints)
 pulumi.export("monitoring", monitoring.summary())
+pulumi.export("capacity", capacity_output(plan.models))  # per model: weights, KV cache, memory or HBM per card

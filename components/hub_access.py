@@ -1,11 +1,32 @@
-"""Validate the Hugging Face token during `pulumi up`, before models are deployed."""
+"""The online step before any resource: the shapes of models the catalogue lacks (`preview` and `up`) and the
+Hugging Face token (`up`)."""
 
 from __future__ import annotations
 
+import os
+
 import pulumi
 
+from kserve_intel.catalog.model_shapes import ModelShape
+from kserve_intel.config.stack import StackConfig
 from kserve_intel.online.hub import HubUnreachable, check_token
 from kserve_intel.plan import StackPlan
+from kserve_intel.rules.hub import read_shapes
+
+# Set by the offline render (offline/engine.py): the program runs under mocks and must not reach the network.
+OFFLINE_ENV = "KSERVE_INTEL_OFFLINE"
+
+
+def read_model_shapes(config: StackConfig) -> dict[str, ModelShape]:
+    """config.json of every model the catalogue lacks, from `hfEndpoint` with `hfToken` (preview and up alike).
+
+    Skipped, with one warning, in the offline render and with `validateToken: false` (air-gapped clusters).
+    """
+    offline = "offline render" if os.environ.get(OFFLINE_ENV) else None
+    shapes, warnings = read_shapes(config, offline)
+    for warning in warnings:
+        pulumi.log.warn(warning)
+    return shapes
 
 
 def verify_hub_access(plan: StackPlan) -> None:

@@ -36,11 +36,12 @@ class LocalModelCaches(pulumi.ComponentResource):
             needs.append(apply(build.job_namespace(plan), child_options(self, opts, *controller)))
         token = plan.config.hf_token
         if token is not None:
-            secret = apply(
+            needs.append(apply(
                 build.job_token_secret(plan), child_options(self, opts, *needs),
                 string_data={naming.HF_TOKEN_KEY: pulumi.Output.secret(token.get_secret_value())},
-            )
-            needs.append(apply(build.download_container(plan), child_options(self, opts, secret, *needs)))
+            ))
+        if build.needs_download_container(plan):  # the token and the hfEndpoint mirror
+            needs.append(apply(build.download_container(plan), child_options(self, opts, *needs)))
         self.node_group = apply(build.node_group(plan), child_options(self, opts, *needs))
         for model in plan.models:
             if model.local_cache:

@@ -7,7 +7,7 @@ import pulumi
 from kserve_intel.builders.autoscaling import scaled_object
 from kserve_intel.builders.model import cache_claim, inference_service, not_ready_message
 from kserve_intel.builders.multinode import prefetch_job
-from kserve_intel.plan import ModelPlan, StackPlan, delete_timeout_minutes, ready_timeout_minutes, served_by
+from kserve_intel.plan import ModelPlan, StackPlan, delete_timeout_minutes, model_clock, served_by
 
 from .manifests import apply, child_options
 from .model_namespace import ModelNamespace
@@ -28,6 +28,7 @@ class ModelDeployment(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("kserve-intel:index:ModelDeployment", name, None, opts)
+        clock = model_clock(plan, model)  # every wait of this model, from its readyTimeoutMinutes
         needs: list[pulumi.Resource] = [namespace]
         if namespace.s3_secret is not None:
             needs.append(namespace.s3_secret)  # the storage initializer reads it at pod start
@@ -41,13 +42,13 @@ class ModelDeployment(pulumi.ComponentResource):
             needs.append(self.cache)
         if model.multinode:
             # KServe's multi-node predictor reads the weights from the claim: download them first.
+            waits = f"{clock.weights_await_minutes}m"
             self.weights = apply(
                 prefetch_job(plan, model, with_token=namespace.has_token),
-                child_options(self, opts, *needs, custom_timeouts=pulumi.CustomTimeouts(
-                    create=f"{plan.profile.startup_minutes}m", update=f"{plan.profile.startup_minutes}m")),
+                child_options(self, opts, *needs, custom_timeouts=pulumi.CustomTimeouts(create=waits, update=waits)),
             )
             needs.append(self.weights)
-        timeout = f"{ready_timeout_minutes(plan, model)}m"
+        timeout = f"{clock.ready_minutes}m"
         self.inference_service = apply(
             inference_service(plan, model, with_token=namespace.has_token),
             child_options(

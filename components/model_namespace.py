@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from kserve_intel import naming
+from kserve_intel.builders.downloads import needs_storage_container, storage_container
 from kserve_intel.builders.identity import model_service_account
 from kserve_intel.builders.model import hf_token_secret, model_namespace
 from kserve_intel.builders.registry import needs_s3_secret, s3_secret, s3_secret_data
@@ -48,6 +49,10 @@ class ModelNamespace(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
                 string_data={k: pulumi.Output.secret(v) for k, v in s3_secret_data(plan).items()},
             )
+        # KServe v0.20+ with an hfEndpoint mirror: the storage initializer of hub adapters, with HF_ENDPOINT.
+        self.storage_container = None
+        if needs_storage_container(plan):
+            self.storage_container = apply(storage_container(plan), pulumi.ResourceOptions(parent=self))
         self.register_outputs({"namespace": self.name, "hasToken": token is not None})
 
     @property

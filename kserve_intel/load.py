@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from .config.stack import SECRET_FIELDS, SECRET_KEYS, Platform, StackConfig
 from .errors import CONFIG_NAMESPACE, ConfigError, ConfigIssue
 from .rules import (autoscaling, charts, custom_runtimes, hub, kserve, local_model_cache, lora, monitoring, namespace,
-                    registry, runtimes, serving_stacks, storage, traffic)
+                    no_effect, registry, runtimes, serving_stacks, storage, traffic)
 
 
 def parse_raw(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -72,6 +72,7 @@ def _cross_checks(config: StackConfig, secret_keys: set[str]) -> Iterable[Config
     yield from registry.registry_checks(config, names)
     yield from lora.lora_rules(config)
     yield from hub.token_secret_checks(config, names)
+    yield from no_effect.empty_models_issues(config)
 
 
 def _issues_from(error: ValidationError) -> list[ConfigIssue]:

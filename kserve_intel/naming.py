@@ -109,10 +109,10 @@ def canary_route_name(model: str) -> str:
     return f"{route_name(model)}-canary"
 
 
-def labels(instance: str, component: str, version: str | None = None) -> dict[str, str]:
-    """The app.kubernetes.io set every object carries."""
+def labels(instance: str, component: str, version: str | None = None, server: str = "vllm") -> dict[str, str]:
+    """The app.kubernetes.io set every object carries; a model's server and cache are named after its server."""
     result = {
-        "app.kubernetes.io/name": "vllm" if component in ("inference-server", "model-cache") else PART_OF,
+        "app.kubernetes.io/name": label_value(server) if component in ("inference-server", "model-cache") else PART_OF,
         "app.kubernetes.io/instance": instance,
         "app.kubernetes.io/component": component,
         "app.kubernetes.io/part-of": PART_OF,

@@ -14,14 +14,16 @@ from typing import Mapping
 
 from . import naming
 from .catalog.kserve import KServeRelease, hf_storage_uri, release
+from .catalog.model_shapes import ModelShape, catalogue_shape
 from .catalog.models import lookup, openvino_repo
 from .catalog.platforms import PROFILES, PlatformProfile
 from .catalog.serving_stacks import ServingStack
 from .config.autoscaling import KedaConfig
 from .config.stack import DEFAULT_HF_ENDPOINT, StackConfig
 from .errors import ConfigError, ConfigIssue
-from .rules import (autoscaling as scaling_rules, backends, canary as canary_rules, charts, custom_runtimes, hub,
-                    lora as lora_rules, names, registry, serving_stacks)
+from .rules import (autoscaling as scaling_rules, backends, canary as canary_rules, capacity as capacity_rules, charts,
+                    custom_runtimes, hub, lora as lora_rules, model_shape, names, registry, serving_stacks,
+                    traffic as traffic_rules)
 from .rules.autoscaling import Scaling
 from .rules.canary import CanaryPlan
 from .rules.local_model_cache import NodeGroupPlan, model_cache_issues, node_group_issues, node_group_plan
@@ -85,6 +87,10 @@ class ModelPlan:
     ready_timeout_minutes: int = 90
     # The runtime (serving stack) this model runs; set by build_plan for every model.
     runtime: RuntimePlan | None = None
+    # The model's architecture facts (catalogue, or its config.json read from the hub); None: unknown.
+    shape: ModelShape | None = None
+    # What its pod needs and gets (rules/capacity.py); None: not computed (no shape, or not vLLM).
+    capacity: capacity_rules.Capacity | None = None
 
     @property
     def serving_stack(self) -> ServingStack | None:
@@ -243,8 +249,12 @@ def stack_ready_timeout_minutes(config: StackConfig, profile: PlatformProfile) -
     return config.ready_timeout_minutes or profile.startup_minutes + IMAGE_PULL_MINUTES
 
 
-def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
-    """Resolve every model; raise `ConfigError` listing all problems."""
+def build_plan(config: StackConfig, stack: str = "", shapes: Mapping[str, ModelShape] | None = None) -> StackPlan:
+    """Resolve every model; raise `ConfigError` listing all problems.
+
+    `shapes`: model shapes read from the hub (lower-cased id -> shape) for models the catalogue lacks
+    (components/hub_access.py reads them online); the catalogue's own come from catalog/model_shapes.py.
+    """
     serving = serving_stacks.resolve(config)
     platform = PROFILES[config.platform]
     profile = serving.applied_to(platform)
@@ -274,15 +284,20 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
     warnings.extend(resolution.warnings)
     models = tuple(
         _resolve_model(i, m, config, max_tp, kserve_release, issues, warnings, node_group, resolution,
-                       runtime_plans[serving_stacks.resolve_model(config, m).name])
+                       runtime_plans[serving_stacks.resolve_model(config, m).name], shapes or {})
         for i, m in enumerate(config.models)
     )
     issues.extend(names.model_name_collisions(models))
+    issues.extend(names.derived_name_collisions(
+        models, kserve_release.supports_spec_canary and not config.kserve.serverless))
+    issues.extend(names.served_name_collisions(models))
+    issues.extend(names.runtime_name_collisions(runtime_plans.values()))
     issues.extend(lora_rules.namespace_collisions(models))
     if config.kserve.serverless and config.kserve.knative_source == "existing" and any(
             m.lora is not None and m.lora.via_storage_uris for m in models):
         warnings.append(lora_rules.EXISTING_KNATIVE_WARNING)
     issues.extend(hub.token_required(config, models))
+    issues.extend(traffic_rules.egress_issues(config, fetched_sources(models)))
     issues.extend(scaling_rules.backend_metric_issues(models))
     if issues:
         raise ConfigError(issues)
@@ -314,7 +329,7 @@ def build_plan(config: StackConfig, stack: str = "") -> StackPlan:
 
 
 def _resolve_model(index, model, config, max_tp, kserve_release, issues, warnings, node_group, resolution,
-                   runtime: RuntimePlan) -> ModelPlan:
+                   runtime: RuntimePlan, shapes: Mapping[str, ModelShape]) -> ModelPlan:
     path = f"models[{index}]"
     profile, stack = runtime.profile, runtime.stack
     source = resolution.of(f"{path}.source") if resolution else None
@@ -338,7 +353,10 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
             f"{max_tp}; allowed: tensorParallelSize x pipelineParallelSize <= {max_tp} "
             "(runtimes.acceleratorsPerNode), or spread the model over several nodes with `nodes`", value,
         ))
-    max_len = model.max_model_len or (tuning.max_model_len if tuning and tuning.max_model_len else profile.default_max_model_len)
+    vllm_version = stack.parser_version or stack.version
+    shape = catalogue_shape(model.id) or shapes.get(model.id.lower())
+    max_len = model.max_model_len or (tuning.max_model_len if tuning and tuning.max_model_len else
+                                      model_shape.default_max_len(shape, vllm_version, profile.default_max_model_len))
 
     limit = naming.max_model_name_length(config.namespace)
     if model.name is not None:
@@ -380,11 +398,28 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
     args = command_line(model.revision, model.extra_args)
     storage_uris = lora_rules.via_storage_uris(kserve_release, base_storage_uri)
     # Registry adapters are resolved with the models' sources (registry.resolve_sources).
+    # An hfEndpoint mirror reaches KServe's storage initializer only from v0.20 (builders/downloads.py); before,
+    # vLLM downloads the hub adapters itself, from the mirror.
+    mirror = config.hf_endpoint != DEFAULT_HF_ENDPOINT and not kserve_release.supports_storage_container_name
     adapter_sources = dict(sources=resolution.of if resolution else None,
                            why_not=lora_rules.why_not_storage_uris(kserve_release, base_storage_uri),
-                           hub_mirror=config.hf_endpoint if config.hf_endpoint != DEFAULT_HF_ENDPOINT else None)
+                           hub_mirror=config.hf_endpoint if mirror else None)
     lora = lora_rules.resolve(path, model.adapters, model.lora, served, stack, profile.name, storage_uris,
                               issues, warnings, model.env, model.extra_args, **adapter_sources) if stack else None
+    # A Standard-mode canary (spec.canary, v0.20) gets no storage initializer for storageUris: its adapters are
+    # downloaded by vLLM (hub) or refused (registry), and it does not inherit the model's storageUris plan.
+    standard_canary = (model.canary is not None and not config.kserve.serverless
+                       and kserve_release.supports_spec_canary and not kserve_release.canary_storage_uris)
+    canary_storage_uris = storage_uris and not standard_canary
+    canary_sources = dict(adapter_sources, why_not=adapter_sources["why_not"] or (
+        "a Standard-mode canary (spec.canary) gets no storage initializer for predictor.storageUris in KServe "
+        f"{kserve_release.tag} (it builds the canary's pods without them), so vLLM downloads its adapters from "
+        "the hub") if standard_canary else adapter_sources["why_not"])
+    canary_base_lora = lora
+    if standard_canary and model.canary.adapters is None and lora is not None and lora.via_storage_uris and stack:
+        canary_base_lora = lora_rules.resolve(f"{path}.canary", model.adapters, model.lora, served, stack,
+                                              profile.name, False, issues, [], model.env, model.extra_args,
+                                              **canary_sources)
     if lora is not None:
         args += list(lora.args)
 
@@ -394,11 +429,32 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
                    if stack.backend == "custom" else {})
     env = {**stack_tuned.env, **catalogue_env, **backend_env, **model.env}
     resources = profile.pod_resources(per_pod)
-    if stack.custom_index is not None:
-        custom_runtimes.custom_resources(config.runtimes.custom[stack.custom_index], resources)
+    custom = config.runtimes.custom[stack.custom_index] if stack.custom_index is not None else None
+    custom_runtimes.custom_resources(custom, resources)
     if model.resources:
         for kind in ("requests", "limits"):
             resources[kind].update(getattr(model.resources, kind))
+    issues.extend(capacity_rules.resource_issues(path, profile.name, profile.accelerator, resources))
+    capacity = None
+    if vllm:
+        if profile.name == "xeon":
+            issues.extend(capacity_rules.kv_space_issues(path, model.env))
+            if model.canary is not None and model.canary.env:
+                issues.extend(capacity_rules.kv_space_issues(f"{path}.canary", model.canary.env))
+        if shape is not None and per_pod <= max_tp:  # a size the node cannot host is refused once, above
+            found, notes = model_shape.shape_issues(path, shape, tp, pp, nodes, max_len, vllm_version,
+                                                    {**profile.env, **env}, max_tp, stack.server)
+            issues.extend(found)
+            warnings.extend(notes)
+        memory_given = any("memory" in r for r in (
+            *((model.resources.requests, model.resources.limits) if model.resources else ()),
+            *((custom.resources.requests, custom.resources.limits) if custom and custom.resources else ())))
+        sized = capacity_rules.plan_capacity(path, profile.name, stack, shape, tp, pp, nodes, max_len,
+                                             [*profile.args, *args], {**profile.env, **env}, resources, memory_given)
+        issues.extend(sized.issues)
+        capacity = sized.capacity
+        if sized.memory is not None:
+            resources["requests"]["memory"] = resources["limits"]["memory"] = sized.memory
     if profile.accelerator:
         for kind in ("requests", "limits"):
             if resources[kind].get(profile.accelerator) != str(per_pod):
@@ -431,9 +487,9 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
     canary = canary_rules.resolve_canary(
         path, model, config, kserve_release, name, nodes, scaling, issues, warnings, command_line=command_line,
         resolve_adapters=lambda key, adapters, env_, extra: lora_rules.resolve(
-            key, adapters, model.lora, served, stack, profile.name, storage_uris, issues, [], env_, extra,
-            **adapter_sources),
-        lora=lora, env=env, source=(resolution.of(f"{path}.canary.source") if resolution else None) or source,
+            key, adapters, model.lora, served, stack, profile.name, canary_storage_uris, issues, [], env_, extra,
+            **canary_sources),
+        lora=canary_base_lora, env=env, source=(resolution.of(f"{path}.canary.source") if resolution else None) or source,
     )
     return ModelPlan(
         index=index,
@@ -458,6 +514,8 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
         lora=lora,
         ready_timeout_minutes=model.ready_timeout_minutes or stack_ready_timeout_minutes(config, profile),
         runtime=runtime,
+        shape=shape,
+        capacity=capacity,
     )
 
 
@@ -477,6 +535,24 @@ def installed_releases(plan: StackPlan) -> list[str]:
     return releases
 
 
+def fetched_sources(models: tuple[ModelPlan, ...] | list[ModelPlan]) -> list[tuple[str, str]]:
+    """(config key, store URI) of everything KServe's storage initializer fetches into a predictor pod from a
+    registry's store: the models', the canaries' and the registry adapters' (the network policy opens each store)."""
+    sources = []
+    for model in models:
+        path = model.config_path
+        canary = model.canary
+        for key, source in ((f"{path}.source", model.source),
+                            (f"{path}.canary.source", canary.source if canary is not None else None)):
+            if source is not None:
+                sources.append((key, source.storage_uri))
+        for key, lora in ((f"{path}.adapters", model.lora),
+                          (f"{path}.canary.adapters", canary.lora if canary is not None else None)):
+            if lora is not None:
+                sources += [(key, a.source.storage_uri) for a in lora.adapters if a.source is not None]
+    return sources
+
+
 def model_runtime(plan: StackPlan, model: ModelPlan | None = None) -> RuntimePlan:
     """The runtime a model runs (its serving stack's); the stack-wide one without a model."""
     return model.runtime if model is not None and model.runtime is not None else plan.primary_runtime
@@ -493,6 +569,63 @@ def ready_timeout_minutes(plan: StackPlan, model: ModelPlan | None = None) -> in
     if model is not None:
         return model.ready_timeout_minutes
     return max([stack_ready_timeout_minutes(plan.config, plan.profile), *(m.ready_timeout_minutes for m in plan.models)])
+
+
+# The startup probe asks /health this often; its window is failureThreshold x period.
+STARTUP_PROBE_PERIOD_SECONDS = 30
+# `up` awaits the weights Job this much past the Job's own deadline, so what it reports is the Job's own
+# failure (DeadlineExceeded, with the pod's last state), not a bare timeout of the await.
+WEIGHTS_AWAIT_MARGIN_MINUTES = 2
+
+
+@dataclass(frozen=True)
+class ModelClock:
+    """Every deadline of one model (or, with no model, the stack-wide defaults), from one number.
+
+    `ready_minutes` is how long `pulumi up` waits for the InferenceService to be Ready (readyTimeoutMinutes).
+    `load_minutes` is how long the cluster itself lets the model load before it gives up: the startup probe's
+    window, the multi-node weights Job's activeDeadlineSeconds and the Knative progress deadline. It is
+    readyTimeoutMinutes, never less than the platform's startup window (a pod keeps loading when `up` has
+    stopped waiting, so the next `up` finds it Ready), so raising readyTimeoutMinutes lengthens every one.
+    """
+
+    ready_minutes: int
+    load_minutes: int
+
+    @property
+    def ready_seconds(self) -> int:
+        return self.ready_minutes * 60
+
+    @property
+    def startup_probe_failures(self) -> int:
+        """failureThreshold of a startup probe every STARTUP_PROBE_PERIOD_SECONDS covering the load window."""
+        return -(-self.load_minutes * 60 // STARTUP_PROBE_PERIOD_SECONDS)
+
+    @property
+    def weights_deadline_seconds(self) -> int:
+        """activeDeadlineSeconds of the multi-node weights Job."""
+        return self.load_minutes * 60
+
+    @property
+    def weights_await_minutes(self) -> int:
+        """How long `up` awaits the weights Job (customTimeouts and pulumi.com/timeoutSeconds)."""
+        return self.load_minutes + WEIGHTS_AWAIT_MARGIN_MINUTES
+
+    @property
+    def progress_deadline(self) -> str:
+        """Knative's progress deadline (`serving.knative.dev/progress-deadline`, config-deployment)."""
+        return f"{self.load_minutes}m"
+
+
+def model_clock(plan: StackPlan, model: ModelPlan | None = None) -> ModelClock:
+    """The one place every wait and deadline of a model derives from (ModelClock says how).
+
+    Without a model: the stack-wide default (`readyTimeoutMinutes`), which the shared runtimes' own startup
+    probe follows; each InferenceService overrides that probe with its model's (builders/model.py).
+    """
+    startup = plan.profile.startup_minutes
+    ready = model.ready_timeout_minutes if model is not None else stack_ready_timeout_minutes(plan.config, plan.profile)
+    return ModelClock(ready, max(ready, startup))
 
 
 def delete_timeout_minutes(plan: StackPlan) -> int:

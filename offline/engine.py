@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import json
 import logging
+import os
 import re
 import runpy
 import sys
@@ -22,6 +23,8 @@ PROJECT = "kserve-intel"
 SECRET_CONFIG_KEYS = frozenset({f"{PROJECT}:hfToken", f"{PROJECT}:apisix", f"{PROJECT}:registry"})
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+# What the program's online step reads to know it runs under the mocks (components/hub_access.py).
+OFFLINE_ENV = "KSERVE_INTEL_OFFLINE"
 
 
 @dataclass
@@ -47,8 +50,19 @@ class Registration:
         """The Kubernetes object this registration sends, or None for non-objects."""
         if not self.type.startswith("kubernetes:") or self.type.startswith("kubernetes:helm.sh"):
             return None
-        keys = ("apiVersion", "kind", "metadata", "spec", "type", "data", "stringData", "automountServiceAccountToken")
-        return {k: self.inputs[k] for k in keys if k in self.inputs}
+        return manifest_fields(self.inputs)
+
+
+# The fields of an object in the order a reader expects them; every other field the program registered
+# (ServiceAccount `secrets`, `imagePullSecrets`, ConfigMap `immutable`...) follows in name order.
+MANIFEST_ORDER = ("apiVersion", "kind", "metadata", "automountServiceAccountToken", "type", "spec", "data",
+                  "stringData")
+
+
+def manifest_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Every field of an object, the usual ones first: nothing the program registered is left out."""
+    first = [k for k in MANIFEST_ORDER if k in fields]
+    return {k: fields[k] for k in [*first, *sorted(k for k in fields if k not in MANIFEST_ORDER)]}
 
 
 @dataclass
@@ -58,6 +72,8 @@ class Evaluation:
     warnings: list[str] = field(default_factory=list)
     # Set only when evaluated with raise_errors=False.
     error: BaseException | None = None
+    # `pulumi.log.info` lines (what the CLI's preview shows under Diagnostics: the capacity lines).
+    infos: list[str] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -80,7 +96,8 @@ def stack_config(stack: str, overrides: Mapping[str, str] | None = None) -> tupl
     `overrides` are `key=value` pairs as `pulumi config set [--path]` takes
     them, key with or without the `kserve-intel:` prefix. A path such as
     `kserve.version` or `models[0].name` changes one nested value; a value
-    that parses as JSON (object, list, number, true/false) is used structured.
+    that parses as JSON (object, list, number, true/false) is used structured; a top-level key set to
+    `null` is removed (`pulumi config rm`).
     """
     path = PROJECT_ROOT / f"Pulumi.{stack}.yaml"
     if not path.exists():
@@ -93,6 +110,8 @@ def stack_config(stack: str, overrides: Mapping[str, str] | None = None) -> tupl
         top, steps = _split_path(full)
         if steps:
             values[top] = _set_path(values.get(top), steps, _parse(value))
+        elif value == "null":
+            values.pop(top, None)  # as `pulumi config rm` would
         else:
             values[top] = value
         if top in SECRET_CONFIG_KEYS:
@@ -158,6 +177,7 @@ def evaluate(
     preview: bool = True,
     raise_errors: bool = True,
     program: Path = MAIN,
+    online: bool = False,
 ) -> Evaluation:
     """Run `program` (default: this project's `__main__.py`) once; raise whatever it raises.
 
@@ -166,6 +186,8 @@ def evaluate(
     `pulumi up`); pass `preview=False` to evaluate it as `pulumi up`.
     With `raise_errors=False` the error is returned in `Evaluation.error`,
     beside whatever was registered before it (which should be nothing).
+    Offline (the default), the program is told so (KSERVE_INTEL_OFFLINE=1) and reads no model shape from the
+    hub; `online=True` lets it (tests against a local fake hub).
     """
     import pulumi
     from pulumi.runtime import mocks
@@ -213,8 +235,12 @@ def evaluate(
         def emit(self, record: logging.LogRecord) -> None:
             if record.levelno >= logging.WARNING:
                 warnings.append(record.getMessage())
+            elif record.levelno == logging.INFO:
+                infos.append(record.getMessage())
 
+    infos: list[str] = []
     logger = logging.getLogger(f"kserve-intel.offline.{id(warnings)}")
+    logger.setLevel(logging.INFO)
     logger.propagate = False
     logger.addHandler(_Capture())
 
@@ -241,13 +267,20 @@ def evaluate(
             loop.close()
             asyncio.set_event_loop(None)
 
+    offline_before = os.environ.pop(OFFLINE_ENV, None)
+    if not online:
+        os.environ[OFFLINE_ENV] = "1"
     try:
         contextvars.Context().run(run)
     except Exception as error:  # noqa: BLE001 - handed back to the caller
         if raise_errors:
             raise
-        return Evaluation(recorder.registrations, recorder.outputs, warnings, error)
-    return Evaluation(recorder.registrations, recorder.outputs, warnings)
+        return Evaluation(recorder.registrations, recorder.outputs, warnings, error, infos)
+    finally:
+        os.environ.pop(OFFLINE_ENV, None)
+        if offline_before is not None:
+            os.environ[OFFLINE_ENV] = offline_before
+    return Evaluation(recorder.registrations, recorder.outputs, warnings, infos=infos)
 
 
 def offline_config(config: Mapping[str, str]) -> dict[str, str]:

@@ -3,8 +3,8 @@
     python -m offline.render --stack xeon [--set key=value ...] [--out DIR]
 
 Runs the same `__main__.py` as `pulumi up` under Pulumi's in-process mocks and
-writes what it registered: one file per component under `build/<stack>/`,
-Helm releases (chart, repository, version, values) in `helm-releases.yaml`,
+writes every field it registered: one file per component under `build/<stack>/`,
+Helm releases (chart, repository, version, values, timeout...) in `helm-releases.yaml`,
 and the stack outputs in `stack.yaml`. Secrets are written as "[secret]".
 """
 
@@ -18,16 +18,26 @@ from typing import Any, Sequence
 
 import yaml
 
-from .engine import PROJECT_ROOT, Evaluation, Registration, evaluate, redact, stack_config
+from .engine import PROJECT_ROOT, Evaluation, Registration, evaluate, manifest_fields, redact, stack_config
 
-_TOP_LEVEL = ("apiVersion", "kind", "metadata", "automountServiceAccountToken", "type", "spec", "data", "stringData")
+# A Helm release's inputs in the order a reader expects; the others follow in name order (`values` last).
+_RELEASE_ORDER = ("name", "namespace", "chart", "repository", "version")
 # Apply order, so a reader (and `kubectl apply -f`) meets prerequisites first.
 _KIND_ORDER = ("Namespace", "ServiceAccount", "Secret", "ConfigMap", "NetworkPolicy", "PersistentVolumeClaim",
                "ClusterServingRuntime", "InferenceService", "Ingress", "ApisixRoute", "HTTPRoute")
 
 
-def _ordered(manifest: dict[str, Any]) -> dict[str, Any]:
-    return {key: manifest[key] for key in _TOP_LEVEL if key in manifest}
+def release_document(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Every input of a Helm release; `repositoryOpts: {repo}` is written as `repository`."""
+    inputs = dict(inputs)
+    options = dict(inputs.pop("repositoryOpts", None) or {})
+    fields: dict[str, Any] = {"repository": options.pop("repo", None), **inputs}
+    if options:
+        fields["repositoryOpts"] = options  # anything besides the URL (credentials, CA) stays as registered
+    values = _sorted_deep(fields.pop("values", None) or {})
+    first = [k for k in _RELEASE_ORDER if k in fields]
+    ordered = {k: fields[k] for k in [*first, *sorted(k for k in fields if k not in _RELEASE_ORDER)]}
+    return {**ordered, "values": values}
 
 
 def _sort_key(manifest: dict[str, Any]) -> tuple:
@@ -60,23 +70,14 @@ def files_for(evaluation: Evaluation, stack: str) -> dict[str, str]:
     releases = []
     for registration in evaluation.registrations:
         if registration.type == "kubernetes:helm.sh/v3:Release":
-            inputs = redact(registration.inputs)
-            releases.append({
-                "name": inputs["name"],
-                "namespace": inputs["namespace"],
-                "chart": inputs["chart"],
-                "repository": (inputs.get("repositoryOpts") or {}).get("repo"),
-                "version": inputs["version"],
-                "values": _sorted_deep(inputs.get("values") or {}),
-            })
+            releases.append(release_document(redact(registration.inputs)))
             continue
         manifest = registration.manifest
         if manifest is None:
             continue
         parent = components.get(registration.parent)
         file_name = _component_file(parent) if parent else "stack.yaml"
-        body = _sorted_deep(redact(manifest))
-        grouped.setdefault(file_name, []).append(_ordered(body))
+        grouped.setdefault(file_name, []).append(manifest_fields(_sorted_deep(redact(manifest))))
     files = {name: _dump_all(sorted(docs, key=_sort_key)) for name, docs in sorted(grouped.items())}
     files["helm-releases.yaml"] = _dump_all(sorted(releases, key=lambda r: (r["namespace"], r["name"]))) if releases else ""
     files["stack.yaml"] = yaml.safe_dump(

@@ -59,7 +59,6 @@ META_FILES = (STACK_FILE, "helm-releases.yaml")
 # without a schema is an error.
 WITHOUT_VENDORED_SCHEMA: dict[tuple[str, str], str] = {
     ("operator.knative.dev", "KnativeServing"): "Knative Operator CRD",
-    ("serving.kserve.io", "LocalModelNodeGroup"): "KServe LocalModelNodeGroup CRD",
 }
 
 _Problem = tuple[tuple[Any, ...], str]  # (path inside the object, message)

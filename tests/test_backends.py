@@ -105,9 +105,9 @@ def cxxopts_parse(args: list[str]) -> dict[str, str | bool]:
 
 
 def test_the_derived_option_sets_cite_their_source_and_parse_as_upstream_does():
-    for name, repo, tag in (("tgi-3.3.7-launcher-flags", "huggingface/text-generation-inference", "v3.3.7"),
-                            ("ovms-2026.3-cli-flags", "openvinotoolkit/model_server", "v2026.3")):
-        source = json.loads((DATA / f"{name}.json").read_text())["source"]
+    for name, repo, tag in (("tgi-3.3.7", "huggingface/text-generation-inference", "v3.3.7"),
+                            ("ovms-2026.3", "openvinotoolkit/model_server", "v2026.3")):
+        source = json.loads((DATA / "options" / f"{name}.json").read_text())["source"]
         assert (source["repo"], source["tag"]) == (repo, tag) and len(source["commit"]) == 40
     assert TGI_FLAGS["--json-output"] is False and TGI_FLAGS["--sharded"] is True
     assert OVMS_FLAGS["--metrics_enable"] is False and "--weight-format" in OVMS_FLAGS
@@ -209,7 +209,7 @@ def test_a_custom_runtimes_own_openai_path_reaches_outputs():
 
 def test_backends_mix_in_one_stack_each_with_its_own_runtime_and_only_used_runtimes():
     plan = plan_for("xeon", ["Qwen/Qwen3-4B-Instruct-2507", {"id": "Qwen/Qwen3-1.7B", "name": "b", "backend": "tgi"},
-                             {"id": "Qwen/Qwen3-1.7B", "name": "c", "backend": "ovms"}])
+                             {"id": "Qwen/Qwen3-1.7B", "name": "c", "servedModelName": "c", "backend": "ovms"}])
     assert [o["metadata"]["name"] for o in runtime_objects(plan)] == [
         "intel-vllm-xeon", "intel-xeon-tgi-3-3", "intel-xeon-ovms-2026-3"]
     assert [m.backend for m in plan.models] == ["vllm", "tgi", "ovms"]
@@ -220,9 +220,14 @@ def test_backends_mix_in_one_stack_each_with_its_own_runtime_and_only_used_runti
 def test_tgi_warns_that_it_is_in_maintenance_and_its_gaudi_software_is_older():
     (warning,) = [w for w in plan_for("gaudi", ["Qwen/Qwen2.5-7B-Instruct"], backend="tgi").warnings if "TGI" in w]
     assert "maintenance mode" in warning and "1.21.0" in warning and "prefer backend vllm" in warning
-    mismatch = plan_for("gaudi", ["Qwen/Qwen2.5-7B-Instruct"], backend="tgi", gaudiSoftware="1.24").warnings
-    assert any("needs Gaudi software 1.21.0" in w for w in mismatch)
+    # Nodes declared on newer Gaudi software than TGI's image: refused, naming both keys (issue 22 class 7).
+    mismatch = refusal("gaudi", ["Qwen/Qwen2.5-7B-Instruct"], backend="tgi", gaudiSoftware="1.24")
+    assert 'kserve-intel:backend = "tgi-gaudi-3.3"' in mismatch and "built for Gaudi software 1.21.0" in mismatch
+    assert "gaudiSoftware says the nodes run 1.24" in mismatch
     assert not [w for w in plan_for("gaudi", ["Qwen/Qwen2.5-7B-Instruct"]).warnings if "TGI" in w]
+    # TGI on Xeon: the maintenance note, nothing about a Gaudi image (issue 22 class 8).
+    (xeon,) = [w for w in plan_for("xeon", ["Qwen/Qwen3-1.7B"], backend="tgi").warnings if "TGI" in w]
+    assert "maintenance mode" in xeon and "Gaudi" not in xeon
 
 
 # --- every emitted command line parses ----------------------------------------------------------------

@@ -169,9 +169,11 @@ def test_xeon_isvc_is_guaranteed_qos_with_whole_cpus():
 def test_precedence_platform_then_catalogue_then_model_config():
     plan = make_plan("xeon", models=[
         "Qwen/Qwen3-Coder-30B-A3B-Instruct",
-        {"id": "Qwen/Qwen3-Coder-30B-A3B-Instruct", "name": "coder-custom", "maxModelLen": 4096,
+        {"id": "Qwen/Qwen3-Coder-30B-A3B-Instruct", "name": "coder-custom", "servedModelName": "coder-custom",
+         "maxModelLen": 4096,
          "extraArgs": ["--max-num-seqs", "4"], "env": {"VLLM_CPU_KVCACHE_SPACE": "20"},
-         "resources": {"requests": {"memory": "64Gi"}, "limits": {"memory": "64Gi"}}},
+         # 96Gi: 57 GiB of bf16 weights + 20 GiB KV + runtime (64Gi is refused by the capacity rule).
+         "resources": {"requests": {"memory": "96Gi"}, "limits": {"memory": "96Gi"}}},
         {"id": "acme/unknown-model", "gated": False},
     ])
     catalogued, custom, unknown = plan.models
@@ -179,7 +181,7 @@ def test_precedence_platform_then_catalogue_then_model_config():
     assert "--tool-call-parser" in catalogued.args and "qwen3_coder" in catalogued.args
     assert custom.max_model_len == 4096 and custom.env["VLLM_CPU_KVCACHE_SPACE"] == "20"
     assert custom.args[-2:] == ("--max-num-seqs", "4")  # after the catalogue's, so argparse keeps it
-    assert custom.resources["limits"]["memory"] == "64Gi" and custom.resources["limits"]["cpu"] == "32"
+    assert custom.resources["limits"]["memory"] == "96Gi" and custom.resources["limits"]["cpu"] == "32"
     assert unknown.max_model_len == 8192 and unknown.tensor_parallel_size == 1 and not unknown.catalogued
     assert any("acme/unknown-model" in w for w in plan.warnings)
 

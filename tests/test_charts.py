@@ -51,7 +51,8 @@ def test_every_release_builder_honours_its_mirror():
     assert knative.operator_release(serverless).repository == MIRROR
     assert kserve_build.controller_release(serverless).repository == MIRROR
     keda = plan(
-        autoscaling={"enabled": True, "engine": "keda", "keda": {"install": True}},
+        # Autoscaling acts on models: a stack without models may not enable it (issue 22).
+        models=["Qwen/Qwen3-1.7B"], autoscaling={"enabled": True, "engine": "keda", "keda": {"install": True}},
         chartRepositories={"keda": MIRROR},
     )
     assert scaling.keda_release(keda).repository == MIRROR

@@ -98,8 +98,9 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
                                  {"name": "billing", "source": {"registeredModel": "billing-lora", "version": 2,
                                                                 "resolved": {"version": "2",
                                                                              "uri": "gs://models/billing/2/peft"}}}],
+                    # A Standard canary's adapters are downloaded by vLLM (no storageUris there): no revision.
                     "canary": {"trafficPercent": 10, "adapters": [{"name": "sql", "id": "example-org/qwen3-sql-lora",
-                                                                   "revision": "v2", "gated": True}]}},
+                                                                   "gated": True}]}},
                    {"id": "Qwen/Qwen3-1.7B", "adapters": [{"name": "triage", "id": "example-org/qwen3-triage-lora"}]}],
         **ROUTES, "monitoring": MONITORING,
     }),
@@ -120,16 +121,21 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     # Backends besides vLLM (TGI, OVMS, a custom runtime) beside vLLM, each with its own runtime.
     "xeon-backends-v013": ("xeon", {
         "models": ["Qwen/Qwen3-4B-Instruct-2507", {"id": "Qwen/Qwen3-1.7B", "name": "qwen-tgi", "backend": "tgi"},
-                   {"id": "Qwen/Qwen3-1.7B", "name": "qwen-ovms", "backend": "ovms"},
-                   {"id": "Qwen/Qwen3-1.7B", "name": "qwen-own", "backend": "llamacpp"}],
+                   # Served names unique across models (issue 22): TGI serves under the id, the others get their own.
+                   {"id": "Qwen/Qwen3-1.7B", "name": "qwen-ovms", "servedModelName": "qwen-ovms", "backend": "ovms"},
+                   {"id": "Qwen/Qwen3-1.7B", "name": "qwen-own", "servedModelName": "qwen-own", "backend": "llamacpp"}],
         "runtimes": {"custom": [CUSTOM]}, **ROUTES, "monitoring": MONITORING,
         "networkPolicy": {"enabled": True},
     }),
     "gaudi3-tgi-v020": ("gaudi3", {
-        "backend": "tgi", "models": ["Qwen/Qwen2.5-7B-Instruct", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"],
+        # TGI's Gaudi image is built for Gaudi software 1.21: nodes declared on 1.24 would be refused (issue 22).
+        "backend": "tgi", "gaudiSoftware": "1.21.0",
+        "models": ["Qwen/Qwen2.5-7B-Instruct", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"],
         **ROUTES, "monitoring": MONITORING,
     }),
     "gaudi-two-stacks-multinode-v015": ("gaudi", {
+        # Two Gaudi software generations in one stack: only without a gaudiSoftware that rules one out (issue 22).
+        "gaudiSoftware": None,
         "kserve": {"version": "v0.15.2"}, "autoscaling": {"enabled": False},
         "models": [{"id": "meta-llama/Llama-3.1-405B-Instruct", "revision": REVISION, "servingStack": "vllm-fork-1.22"},
                    "Qwen/Qwen2.5-7B-Instruct"],
@@ -268,13 +274,16 @@ def test_lora_registry_canary_holds_together(evaluations):
     evaluation = evaluations["xeon-lora-registry-canary-v020"]
     isvcs = _of(evaluation, "kubernetes:serving.kserve.io/v1beta1:InferenceService")
     bot = isvcs["support-bot"]["spec"]
-    # The registry base joins its adapters' storageUris (no model.storageUri beside them), stable and canary.
+    # The registry base joins its adapters' storageUris (no model.storageUri beside them). The Standard canary
+    # gets no storage initializer for storageUris (KServe v0.20.0 components/predictor.go:913-940): its base is
+    # its own model.storageUri (the webhook's single-URI path) and vLLM downloads its hub adapter.
     assert [u["mountPath"] for u in bot["predictor"]["storageUris"]] == ["/mnt/models", "/mnt/lora/0-sql",
                                                                          "/mnt/lora/1-billing"]
     (canary,) = bot["canary"]
-    assert [u["uri"] for u in canary["predictor"]["storageUris"]] == [
-        "gs://models/support-bot/3", "hf://example-org/qwen3-sql-lora:v2"]
-    assert "storageUri" not in bot["predictor"]["model"] and "storageUri" not in canary["predictor"]["model"]
+    assert "storageUris" not in canary["predictor"]
+    assert canary["predictor"]["model"]["storageUri"] == "gs://models/support-bot/3"
+    assert '"path":"example-org/qwen3-sql-lora"' in " ".join(canary["predictor"]["model"]["args"])
+    assert "storageUri" not in bot["predictor"]["model"]
     # The gated adapter's token reaches the storage initializer through the models' ServiceAccount.
     (account,) = _of(evaluation, "kubernetes:core/v1:ServiceAccount").values()
     assert account["secrets"] == [{"name": naming.HF_TOKEN_SECRET}]

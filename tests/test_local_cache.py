@@ -275,7 +275,7 @@ def test_v0_17_plus_installs_the_localmodel_charts():
 def test_every_cache_object_is_valid_against_the_crds(platform, version):
     plan = make_plan(platform, version, models=[cached(MODEL[platform], revision=COMMIT)])
     schemas = plan.release.schema_tag
-    assert schemas == "v0.20.0"
+    assert schemas.startswith(f"v0.{plan.release.minor}.")
     valid(local_cache.node_group(plan), schemas)
     valid(local_cache.model_cache(plan, plan.models[0]), schemas)
     valid(local_cache.download_container(plan), schemas)
@@ -290,15 +290,17 @@ def test_serverless_cached_model_is_valid():
     assert isvc["spec"]["predictor"]["model"]["storageUri"] == "hf://Qwen/Qwen2.5-7B-Instruct"
 
 
-def test_node_group_is_named_as_not_schema_checked():
-    # No upstream LocalModelNodeGroup CRD is vendored (schemas/crds/SOURCES.md):
-    # its metadata is checked, its spec is reported as unchecked, never as valid.
+def test_node_group_is_schema_checked_against_its_own_minor():
+    # The LocalModelNodeGroup CRD of every minor from v0.14 is vendored (schemas/crds/SOURCES.md).
     from offline.validation import not_schema_checked
 
     group = local_cache.node_group(make_plan())
-    assert not_schema_checked(group)
-    group["metadata"]["name"] = "Not_A_Name"
-    assert validate_object(group, kserve_version="v0.20.0")
+    assert not not_schema_checked(group)
+    assert validate_object(group, kserve_version="v0.15.2") == []
+    group["spec"]["storageLimits"] = "1Ti"
+    assert any("storageLimits" in p for p in validate_object(group, kserve_version="v0.20.0"))
+    # v0.13 has no local model cache at all: no schema, an error rather than a silent pass.
+    assert validate_object(local_cache.node_group(make_plan()), kserve_version="v0.13.0")
 
 
 # --- the program ------------------------------------------------------------------------

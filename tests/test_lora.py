@@ -172,16 +172,27 @@ def test_serverless_enables_knatives_init_container_flag_only_for_storage_uris()
 
 
 def test_standard_v0_20_canary_with_a_new_adapter_set():
-    new = [{"name": "sql", "id": "example/qwen-sql-lora-v2", "revision": "v2"}]
+    # KServe v0.20.0 builds a Standard canary's pods with no storage initializer for storageUris
+    # (components/predictor.go:913-940): vLLM downloads the canary's adapters from the hub itself.
+    new = [{"name": "sql", "id": "example/qwen-sql-lora-v2"}]
     plan = plan_for("gaudi", "v0.20.0", models=[model("gaudi", canary={"trafficPercent": 10, "adapters": new})])
     obj = isvc(plan)
     assert validation.validate_object(obj, "v0.20.0") == []
     assert len(obj["spec"]["predictor"]["storageUris"]) == 2
     (entry,) = obj["spec"]["canary"]
     variant = entry["predictor"]
-    assert variant["storageUris"] == [{"uri": "hf://example/qwen-sql-lora-v2:v2", "mountPath": "/mnt/lora/0-sql"}]
+    assert "storageUris" not in variant
     assert tail(variant["model"]["args"], "--lora-modules")[1:] == [
-        '{"name":"sql","path":"/mnt/lora/0-sql","base_model_name":"Qwen/Qwen2.5-7B-Instruct"}']
+        '{"name":"sql","path":"example/qwen-sql-lora-v2","base_model_name":"Qwen/Qwen2.5-7B-Instruct"}']
+
+
+def test_standard_v0_20_canary_cannot_pin_an_adapter_revision():
+    new = [{"name": "sql", "id": "example/qwen-sql-lora-v2", "revision": "v2"}]
+    with pytest.raises(ConfigError) as error:
+        plan_for("gaudi", "v0.20.0", models=[model("gaudi", canary={"trafficPercent": 10, "adapters": new})])
+    text = str(error.value)
+    assert "models[0].canary.adapters[0].revision" in text
+    assert "Standard-mode canary (spec.canary) gets no storage initializer" in text
 
 
 @pytest.mark.parametrize("version", ["v0.13.0", "v0.20.0"])
@@ -292,10 +303,14 @@ def test_gated_adapters_on_storage_uris_give_the_storage_initializer_the_token()
     assert "secrets" not in model_service_account(plan_for("xeon", "v0.20.0"))
     old = plan_for("xeon", "v0.15.2", models=[gated])
     assert not old.models[0].lora.gated_via_storage_uris and "secrets" not in model_service_account(old)
-    # A gated canary adapter counts too.
+    # A gated canary adapter counts too (Serverless: the canary is the predictor; a Standard canary's adapters
+    # are downloaded by vLLM, which reads HF_TOKEN itself).
     canary = model("xeon", [{"name": "a", "id": "x/a"}],
                    canary={"trafficPercent": 10, "adapters": [{"name": "a", "id": "x/a2", "gated": True}]})
-    assert model_service_account(plan_for("xeon", "v0.20.0", models=[canary]))["secrets"] == [{"name": "hf-token"}]
+    serverless = {"deploymentMode": "Serverless"}
+    assert model_service_account(plan_for("xeon", "v0.20.0", models=[canary], kserve=serverless))["secrets"] == [
+        {"name": "hf-token"}]
+    assert "secrets" not in model_service_account(plan_for("xeon", "v0.20.0", models=[canary]))
     # The token check of `pulumi up` covers a gated adapter on storageUris as well.
     with pytest.raises(ConfigError) as caught:
         build_plan(load_config(raw_config(platform="xeon", kserve={"version": "v0.20.0"},
@@ -303,14 +318,16 @@ def test_gated_adapters_on_storage_uris_give_the_storage_initializer_the_token()
     assert "kserve-intel:hfToken" in str(caught.value) and "models[0].adapters[0] x/a" in str(caught.value)
 
 
-def test_with_a_hub_mirror_vllm_downloads_hub_adapters_and_registry_ones_stay_on_storage_uris():
-    # KServe's storage initializer gets no HF_ENDPOINT (only HF_TOKEN from the credential builder): it would
-    # bypass the mirror, so vLLM (HF_ENDPOINT in its env) downloads hub adapters there.
+@pytest.mark.parametrize("version", ["v0.16.0", "v0.19.0"])
+def test_with_a_hub_mirror_vllm_downloads_hub_adapters_and_registry_ones_stay_on_storage_uris(version):
+    # Before v0.20 KServe's storage initializer cannot be given HF_ENDPOINT (only HF_TOKEN from the credential
+    # builder, and no predictor.storageContainerName): it would bypass the mirror, so vLLM (HF_ENDPOINT in its
+    # env) downloads hub adapters there. v0.20: tests/test_downloads_and_clocks.py.
     registry_adapter = {"name": "r", "source": {"registeredModel": "r-lora", "version": 1,
                                                 "resolved": {"version": "1", "uri": "gs://models/r-lora/1"}}}
     mirror = {"hfEndpoint": "https://hf-mirror.example.com", "registry": {"resolve": False}}
-    plan = plan_for("xeon", "v0.20.0", models=[model("xeon", [{"name": "a", "id": "x/a", "gated": True},
-                                                              registry_adapter])], **mirror)
+    plan = plan_for("xeon", version, models=[model("xeon", [{"name": "a", "id": "x/a", "gated": True},
+                                                            registry_adapter])], **mirror)
     lora_plan = plan.models[0].lora
     assert [a.path for a in lora_plan.adapters] == ["x/a", "/mnt/lora/1-r"]
     assert isvc(plan)["spec"]["predictor"]["storageUris"] == [{"uri": "gs://models/r-lora/1",
@@ -319,9 +336,9 @@ def test_with_a_hub_mirror_vllm_downloads_hub_adapters_and_registry_ones_stay_on
     env = {e["name"]: e for e in isvc(plan)["spec"]["predictor"]["model"]["env"]}
     assert env["HF_ENDPOINT"]["value"] == "https://hf-mirror.example.com" and "HF_TOKEN" in env
     message = refusal(platform="xeon", models=[model("xeon", [{"name": "a", "id": "x/a", "revision": "v1"}])],
-                      hfEndpoint="https://hf-mirror.example.com")
+                      hfEndpoint="https://hf-mirror.example.com", kserve={"version": version})
     assert "kserve-intel:models[0].adapters[0].revision" in message and "is a mirror" in message, message
-    only_hub = plan_for("xeon", "v0.20.0", models=[model("xeon", [{"name": "a", "id": "x/a"}])],
+    only_hub = plan_for("xeon", version, models=[model("xeon", [{"name": "a", "id": "x/a"}])],
                         hfEndpoint="https://hf-mirror.example.com")
     assert "storageUris" not in isvc(only_hub)["spec"]["predictor"]
     assert not only_hub.models[0].lora.via_storage_uris
@@ -331,7 +348,10 @@ def test_hub_egress_none_is_refused_only_for_hub_adapters():
     # Registry adapters come from the registry's store (recorded resolution: no MLflow call here).
     registry_adapter = {"name": "a", "source": {"registeredModel": "a-lora", "version": 1,
                                                 "resolved": {"version": "1", "uri": "gs://models/a-lora/1"}}}
-    values = {"networkPolicy": {"egress": {"hub": "none"}}, "registry": {"resolve": False}}
+    # Google Cloud Storage has no fixed address either: with hub none the policy opens it only through allowTo
+    # (here Private Google Access's range), else the store is refused too (tests/test_downloads_and_clocks.py).
+    values = {"networkPolicy": {"egress": {"hub": "none", "allowTo": [{"cidr": "199.36.153.8/30", "port": 443}]}},
+              "registry": {"resolve": False}}
     plan = plan_for("xeon", models=[model("xeon", [registry_adapter])], **values)
     assert plan.models[0].lora.adapters[0].storage == {"uri": "gs://models/a-lora/1", "mountPath": "/mnt/lora/0-a"}
     message = refusal(platform="xeon", models=[model("xeon", [registry_adapter, {"name": "b", "id": "x/b"}])],

@@ -135,7 +135,7 @@ def test_the_cluster_kserve_version_must_be_the_configured_one():
 
 
 def test_keda_and_knative_auto():
-    keda = _config(kserve={"version": "v0.20.0", "install": False},
+    keda = _config(kserve={"version": "v0.20.0", "install": False}, models=["Qwen/Qwen2.5-7B-Instruct"],
                    autoscaling={"enabled": True, "engine": "keda", "maxReplicas": 2})
     assert rules.auto_concerns(keda) == (rules.KEDA,)
     found = {rules.KSERVE: KSERVE_FOUND, rules.KEDA: Installation(True, "2.18.0", "keda", evidence=("CRD",))}

@@ -136,7 +136,7 @@ def test_isvc_waits_for_readiness_long_enough_for_a_large_model(committed):
 def test_ready_and_delete_timeouts_are_configurable_per_model_and_stack():
     evaluation = run_stack("xeon", readyTimeoutMinutes=7, deleteTimeoutMinutes=3, models=[
         {"id": "Qwen/Qwen2.5-7B-Instruct", "name": "slow", "readyTimeoutMinutes": 2},
-        {"id": "Qwen/Qwen2.5-7B-Instruct", "name": "fast"}])
+        {"id": "Qwen/Qwen2.5-7B-Instruct", "name": "fast", "servedModelName": "fast"}])
     by_name = {r.inputs["metadata"]["name"]: r for r in evaluation.of_type(ISVC)}
     assert by_name["slow"].inputs["metadata"]["annotations"]["pulumi.com/timeoutSeconds"] == "120"
     assert by_name["slow"].custom_timeouts == {"create": "2m", "update": "2m", "delete": "3m"}

@@ -588,16 +588,26 @@ def test_registry_adapters_are_downloaded_by_the_storage_initializer_with_the_s3
     assert support["source"]["resolved"]["uri"] == adapters["support"] and "alias" not in support["source"]
 
 
+STANDARD_CANARY_REFUSAL = "a Standard-mode canary (spec.canary) gets no storage initializer for predictor.storageUris"
+
+
 def test_a_canary_tries_another_adapter_alias_and_a_moved_alias_is_a_diff(mlflow, adapters):
+    # Serverless: the canary is the predictor itself, with its own storageUris. A Standard canary (spec.canary)
+    # gets no storage initializer for storageUris from KServe v0.20.0 (tests/e2e/test_downloads_clocks.py), so a
+    # registry adapter is refused there.
     canary = [{"name": "sql", "source": {"registeredModel": "sql-lora", "alias": "challenger"}}]
     plan = make_plan(mlflow, [lora_model(REGISTRY_ADAPTERS[:1], canary={"trafficPercent": 10, "adapters": canary})],
-                     kserve={"version": "v0.20.0", "deploymentMode": "Standard"})
+                     kserve={"version": "v0.20.0", "deploymentMode": "Serverless"})
     isvc = valid(inference_service(plan, plan.models[0], with_token=False), "v0.20.0")
-    stable = isvc["spec"]["predictor"]["storageUris"][0]["uri"]
-    (variant,) = isvc["spec"]["canary"]
-    (tried,) = variant["predictor"]["storageUris"]
+    stable = plan.models[0].lora.adapters[0].storage["uri"]
+    (tried,) = isvc["spec"]["predictor"]["storageUris"]
     assert stable == adapters["sql"] and tried["uri"] != stable and tried["uri"].endswith("/artifacts/peft")
+    assert isvc["spec"]["predictor"]["canaryTrafficPercent"] == 10
     assert plan.models[0].canary.lora.adapters[0].source.version == "2"
+    text = rendered(refusal(mlflow, [lora_model(REGISTRY_ADAPTERS[:1], canary={"trafficPercent": 10,
+                                                                              "adapters": canary})],
+                            kserve={"version": "v0.20.0", "deploymentMode": "Standard"}))
+    assert "kserve-intel:models[0].canary.adapters[0].source" in text and STANDARD_CANARY_REFUSAL in text, text
     # Promotion: the alias moves in the registry; the stable predictor's storageUris follow.
     mlflow.server.set_alias("sql-lora", "champion", "2")
     try:
@@ -662,19 +672,22 @@ def test_a_registry_base_with_hub_adapters_before_0_16_keeps_storage_uri(mlflow)
     assert json.loads(args[args.index("--lora-modules") + 1])["path"] == "example/a"  # vLLM downloads it
 
 
-def test_a_standard_canary_of_a_registry_base_carries_its_version_and_adapters(mlflow, adapters):
-    canary = {"trafficPercent": 10, "source": {"alias": "challenger"},
-              "adapters": [{"name": "sql", "source": {"registeredModel": "sql-lora", "alias": "challenger"}}]}
-    m = model({"registeredModel": "support-bot", "alias": "champion"}, adapters=REGISTRY_ADAPTERS[:1], canary=canary)
-    plan = make_plan(mlflow, [m], kserve={"version": "v0.20.0", "deploymentMode": "Standard"})
+def test_a_standard_canary_of_a_registry_base_carries_its_version_and_adapters_are_refused(mlflow, adapters):
+    # The canary's own registry version is its model.storageUri (the webhook's single-URI path, which a Standard
+    # canary still gets); registry adapters, its own or the model's, would never be downloaded there.
+    canary = {"trafficPercent": 10, "source": {"alias": "challenger"}}
+    plan = make_plan(mlflow, [model({"registeredModel": "support-bot", "alias": "champion"}, canary=canary)],
+                     kserve={"version": "v0.20.0", "deploymentMode": "Standard"})
     isvc = valid(inference_service(plan, plan.models[0], with_token=False), "v0.20.0")
-    stable = isvc["spec"]["predictor"]["storageUris"]
     (variant,) = isvc["spec"]["canary"]
-    tried = variant["predictor"]["storageUris"]
-    assert [u["mountPath"] for u in stable] == [u["mountPath"] for u in tried] == ["/mnt/models", "/mnt/lora/0-sql"]
-    assert (stable[0]["uri"], tried[0]["uri"]) == (mlflow.v1_uri, mlflow.v2_uri)
-    assert stable[1]["uri"] == adapters["sql"] and tried[1]["uri"] != adapters["sql"]
-    assert "storageUri" not in variant["predictor"]["model"]
+    assert isvc["spec"]["predictor"]["model"]["storageUri"] == mlflow.v1_uri
+    assert variant["predictor"]["model"]["storageUri"] == mlflow.v2_uri and "storageUris" not in variant["predictor"]
+    for extra in ({"adapters": [{"name": "sql", "source": {"registeredModel": "sql-lora", "alias": "challenger"}}]},
+                  {}):
+        m = model({"registeredModel": "support-bot", "alias": "champion"}, adapters=REGISTRY_ADAPTERS[:1],
+                  canary={**canary, **extra})
+        text = rendered(refusal(mlflow, [m], kserve={"version": "v0.20.0", "deploymentMode": "Standard"}))
+        assert "kserve-intel:models[0].canary.adapters[0].source" in text and STANDARD_CANARY_REFUSAL in text, text
 
 
 @pytest.mark.parametrize("registered, fragment", [

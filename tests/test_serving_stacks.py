@@ -61,12 +61,15 @@ def test_a_malformed_gaudi_software_is_refused():
     assert "kserve-intel:gaudiSoftware" in refusal("gaudi", gaudiSoftware="latest")
 
 
-def test_choosing_a_stack_the_nodes_cannot_run_warns():
-    plan = plan_for("gaudi", ["Qwen/Qwen2.5-7B-Instruct"], servingStack="vllm-gaudi-0.26", gaudiSoftware="1.22")
-    (warning,) = [w for w in plan.warnings if "servingStack" in w]
-    assert "needs Gaudi software 1.24.1" in warning and "vllm-fork-1.22" in warning
+def test_choosing_a_stack_the_nodes_cannot_run_is_refused_naming_both_keys():
+    # Issue 22 class 7: the program knows these pods fail, so it refuses (it used to warn).
+    message = refusal("gaudi", models=["Qwen/Qwen2.5-7B-Instruct"], servingStack="vllm-gaudi-0.26", gaudiSoftware="1.22")
+    assert message.count("kserve-intel:") == 1, message
+    assert 'kserve-intel:servingStack = "vllm-gaudi-0.26"' in message
+    assert "built for Gaudi software 1.24.1" in message and "gaudiSoftware says the nodes run 1.22" in message
+    assert "vllm-fork-1.22" in message
     assert not [w for w in plan_for("gaudi", ["Qwen/Qwen2.5-7B-Instruct"], gaudiSoftware="1.24").warnings
-                if "servingStack" in w]
+                if "Gaudi software" in w]
 
 
 REFUSALS = [
@@ -154,13 +157,16 @@ def test_user_flags_are_checked_against_the_models_own_stack():
     assert "models[0]" not in message
 
 
-def test_a_per_model_stack_the_nodes_cannot_run_warns_naming_the_model():
-    plan = plan_for("gaudi", [{"id": "Qwen/Qwen2.5-7B-Instruct"},
-                              {"id": "Qwen/Qwen2.5-7B-Instruct", "name": "qwen-new", "servingStack": "vllm-gaudi-0.26"}],
-                    gaudiSoftware="1.22")
-    (warning,) = [w for w in plan.warnings if "needs Gaudi software" in w]
-    assert warning.startswith("models[1].servingStack vllm-gaudi-0.26 needs Gaudi software 1.24.1")
-    assert [r.name for r in plan.runtimes] == ["intel-vllm-gaudi", "intel-gaudi-vllm-gaudi-0-26"]
+def test_a_per_model_stack_the_nodes_cannot_run_is_refused_naming_the_model():
+    message = refusal("gaudi", models=[{"id": "Qwen/Qwen2.5-7B-Instruct"},
+                                       {"id": "Qwen/Qwen2.5-7B-Instruct", "name": "qwen-new", "servedModelName": "qwen-new",
+                                        "servingStack": "vllm-gaudi-0.26"}], gaudiSoftware="1.22")
+    assert message.count("kserve-intel:") == 1, message
+    assert 'kserve-intel:models[1].servingStack = "vllm-gaudi-0.26"' in message and "run 1.22" in message
+    # The same per-model stack on nodes that run it: both runtimes are created.
+    plan = plan_for("gaudi", [{"id": "Qwen/Qwen2.5-7B-Instruct", "servingStack": "vllm-fork-1.22"},
+                              {"id": "Qwen/Qwen2.5-7B-Instruct", "name": "qwen-new", "servedModelName": "qwen-new"}])
+    assert [r.name for r in plan.runtimes] == ["intel-vllm-gaudi", "intel-gaudi-vllm-fork-1-22"]
 
 
 # --- exact command lines ---------------------------------------------------------------

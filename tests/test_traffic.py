@@ -72,7 +72,8 @@ def test_traffic_defaults_match_the_documented_contract():
     assert (policy.egress.hub, policy.egress.except_cidrs, policy.egress.proxy) == (
         "direct", ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"], None)
     assert (config.validate_token, config.hf_endpoint) == (True, "https://huggingface.co")
-    keycloak = load_config(raw_config(platform="xeon", apisix=APISIX), ["kserve-intel:apisix"]).apisix.auth.keycloak
+    keycloak = load_config(raw_config(platform="xeon", models=["Qwen/Qwen3-1.7B"], apisix=APISIX),
+                           ["kserve-intel:apisix"]).apisix.auth.keycloak
     assert keycloak.discovery_url == "http://keycloak.default.svc.cluster.local/realms/master/.well-known/openid-configuration"
     assert (keycloak.realm, keycloak.token_validation) == ("master", "introspection")
 

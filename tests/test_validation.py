@@ -114,7 +114,8 @@ def secret() -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("given", "folder"),
     [("v0.13.0", "v0.13.0"), ("v0.13.1", "v0.13.0"), ("0.13.1", "v0.13.0"),
-     ("v0.14.0", "v0.20.0"), ("v0.19.0", "v0.20.0"), ("v0.20.0", "v0.20.0")],
+     ("v0.14.0", "v0.14.1"), ("v0.15.0", "v0.15.2"), ("v0.16.0", "v0.16.0"), ("v0.17.0", "v0.17.1"),
+     ("v0.18.1", "v0.18.1"), ("v0.19.0", "v0.19.0"), ("v0.20.0", "v0.20.0")],
 )
 def test_kserve_schema_version(given: str, folder: str) -> None:
     assert kserve_schema_version(given) == folder

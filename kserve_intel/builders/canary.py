@@ -17,7 +17,7 @@ import copy
 from typing import Any
 
 from ..plan import ModelPlan, StackPlan
-from .pod import CONTAINER_NAME, env_list
+from .pod import CONTAINER_NAME, env_list, hub_env
 
 
 def _with_canary_settings(predictor: dict[str, Any], model: ModelPlan, env_extra: list[dict[str, Any]]) -> dict[str, Any]:
@@ -42,8 +42,8 @@ def apply_canary(plan: StackPlan, model: ModelPlan, isvc: dict[str, Any]) -> dic
     if canary is None:
         return isvc
     predictor = isvc["spec"]["predictor"]
-    # Managed variables (the token from its Secret) stay as they are.
-    managed = [e for e in predictor["model"].get("env", []) if "valueFrom" in e]
+    # Managed variables (the token from its Secret, the hub mirror) stay as they are.
+    managed = hub_env(plan) + [e for e in predictor["model"].get("env", []) if "valueFrom" in e]
     annotations = isvc["metadata"]["annotations"]
     if canary.revision:
         annotations["kserve-intel/canary-revision"] = canary.revision

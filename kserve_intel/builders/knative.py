@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import naming
 from ..catalog.kserve import KNATIVE_OPERATOR_REPOSITORY
-from ..plan import StackPlan, ready_timeout_minutes
+from ..plan import StackPlan, model_clock
 from .helm import HelmRelease, chart_release, namespace
 
 OPERATOR_NAMESPACE = "knative-operator"
@@ -75,10 +75,11 @@ def operator_release(plan: StackPlan) -> HelmRelease:
 def progress_deadline(plan: StackPlan) -> str:
     """How long Knative lets a revision's pod become ready before giving up.
 
-    Knative's default (600s) kills a loading LLM pod (kserve/kserve#3795); use
-    the same window `pulumi up` waits for a model.
+    Knative's default (600s) kills a loading LLM pod (kserve/kserve#3795): the longest load window of the
+    stack's models (plan.model_clock); each InferenceService also carries its own as an annotation.
     """
-    return f"{ready_timeout_minutes(plan)}m"
+    clocks = [model_clock(plan), *(model_clock(plan, m) for m in plan.models)]
+    return max(clocks, key=lambda c: c.load_minutes).progress_deadline
 
 
 def knative_serving(plan: StackPlan) -> dict[str, Any]:

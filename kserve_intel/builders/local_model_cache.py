@@ -20,6 +20,7 @@ from .mounted import serve_from_mount
 from ..plan import ModelPlan, StackPlan
 from ..catalog.kserve import CHART_REPOSITORY
 from .helm import HelmRelease, chart_release, namespace
+from .pod import hub_env
 
 DOWNLOAD_CONTAINER = "kserve-intel-hf-download"
 LOCALMODEL_CRD_CHART = "kserve-localmodel-crd"
@@ -118,13 +119,26 @@ def job_token_secret(plan: StackPlan) -> dict[str, Any]:
     }
 
 
-def download_container(plan: StackPlan) -> dict[str, Any]:
-    """The container KServe runs for every `hf://` local-model download job, with HF_TOKEN.
+def needs_download_container(plan: StackPlan) -> bool:
+    """Whether the download jobs need our container: for the token, or for an `hfEndpoint` mirror."""
+    return plan.config.hf_token is not None or bool(hub_env(plan))
 
-    KServe's node agent picks a ClusterStorageContainer with `workloadType:
-    localModelDownloadJob` whose prefix matches the cache's URI (v0.15-v0.20);
-    without one it runs the plain storage initializer, which has no token.
+
+def download_container(plan: StackPlan) -> dict[str, Any]:
+    """The container KServe runs for every `hf://` local-model download job, with HF_TOKEN and HF_ENDPOINT.
+
+    KServe's localmodelnode controller picks a ClusterStorageContainer with `workloadType:
+    localModelDownloadJob` whose prefix matches the cache's URI and runs its container as is, env included
+    (v0.15.2-v0.19.0 pkg/controller/v1alpha1/localmodelnode/controller.go getContainerSpecForStorageUri and
+    launchJob; v0.20.0 the same file :138 and :278-300); without one it runs the plain storage initializer,
+    which has neither the token nor the mirror. huggingface_hub's snapshot_download in the storage initializer
+    (kserve_storage.py _download_hf) reads HF_ENDPOINT.
     """
+    env: list[dict[str, Any]] = list(hub_env(plan))
+    if plan.config.hf_token is not None:
+        env.append({"name": naming.HF_TOKEN_KEY,
+                    "valueFrom": {"secretKeyRef": {"name": naming.HF_TOKEN_SECRET, "key": naming.HF_TOKEN_KEY}}})
+    env.append({"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"})
     return {
         "apiVersion": "serving.kserve.io/v1alpha1",
         "kind": "ClusterStorageContainer",
@@ -133,11 +147,7 @@ def download_container(plan: StackPlan) -> dict[str, Any]:
             "container": {
                 "name": "storage-initializer",
                 "image": plan.release.storage_initializer_image,
-                "env": [
-                    {"name": naming.HF_TOKEN_KEY,
-                     "valueFrom": {"secretKeyRef": {"name": naming.HF_TOKEN_SECRET, "key": naming.HF_TOKEN_KEY}}},
-                    {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"},
-                ],
+                "env": env,
                 "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
                 "securityContext": {
                     "allowPrivilegeEscalation": False,

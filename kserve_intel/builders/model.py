@@ -7,14 +7,16 @@ from typing import Any
 
 from .. import naming
 from ..catalog.platforms import CACHE_MOUNT_PATH
-from ..config.stack import DEFAULT_HF_ENDPOINT
-from ..plan import ModelPlan, StackPlan, model_runtime, ready_timeout_minutes
+from ..catalog.platforms import SERVING_PORT
+from ..plan import ModelPlan, StackPlan, model_clock, model_runtime
 from .autoscaling import predictor_scaling
 from .canary import apply_canary
+from .downloads import apply_storage_container
 from .local_model_cache import apply_local_cache
 from .multinode import apply_multinode
-from .pod import env_list
+from .pod import env_list, hub_env
 from .registry import apply_registry
+from .runtime import startup_probe
 from .security import pod_security_context
 
 CACHE_VOLUME = "model-cache"
@@ -67,7 +69,7 @@ def cache_claim(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
         "metadata": {
             "name": naming.cache_claim_name(model.name),
             "namespace": model.namespace,
-            "labels": naming.labels(model.name, "model-cache"),
+            "labels": naming.labels(model.name, "model-cache", server=_server(model)),
         },
         "spec": spec,
     }
@@ -131,10 +133,11 @@ def not_ready_message(model: ModelPlan, operation: str, errors: list[str],
 def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[str, Any]:
     runtime = model_runtime(plan, model)
     profile = runtime.profile
-    env = env_list(model.env)
-    if plan.config.hf_endpoint != DEFAULT_HF_ENDPOINT:
-        # A mirror: the hub client in vLLM downloads from it instead of huggingface.co.
-        env.append({"name": "HF_ENDPOINT", "value": plan.config.hf_endpoint})
+    # A mirror (hfEndpoint): the hub client in vLLM downloads from it instead of huggingface.co.
+    env = env_list(model.env) + hub_env(plan)
+    clock = model_clock(plan, model)
+    stack = runtime.stack
+    probe_at = {"path": "/health", "port": SERVING_PORT} if model.multinode else {"path": stack.health_path, "port": stack.port}
     if with_token:
         env.append({
             "name": naming.HF_TOKEN_KEY,
@@ -146,7 +149,7 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         cache_volume = {"name": CACHE_VOLUME, "emptyDir": {"sizeLimit": plan.config.storage.size}}
     replicas, scaling_annotations = predictor_scaling(plan, model)
     serverless = plan.config.kserve.serverless
-    labels = naming.labels(model.name, "inference-server")
+    labels = naming.labels(model.name, "inference-server", server=_server(model))
     predictor: dict[str, Any] = {
         **replicas,
         # Pod labels: the model (app.kubernetes.io/instance) and the stack, for
@@ -160,6 +163,9 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
             "runtime": runtime.name,
             "args": list(model.args),
             "env": env,
+            # The shared runtime's startup probe, with this model's window: KServe merges the predictor's
+            # container into the runtime's (strategic merge, v0.13-v0.20: MergeRuntimeContainers).
+            "startupProbe": startup_probe(clock, **probe_at),
             "resources": {kind: dict(values) for kind, values in model.resources.items()},
             "volumeMounts": [{"name": CACHE_VOLUME, "mountPath": CACHE_MOUNT_PATH}],
         },
@@ -178,10 +184,9 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
         predictor["terminationGracePeriodSeconds"] = 120
     if profile.runtime_class_name:
         predictor["runtimeClassName"] = profile.runtime_class_name
-    timeout = ready_timeout_minutes(plan, model) * 60
     if serverless:
         # Knative's default progress deadline (10 min) kills a loading LLM pod (kserve/kserve#3795).
-        scaling_annotations = {**scaling_annotations, "serving.knative.dev/progress-deadline": f"{timeout // 60}m"}
+        scaling_annotations = {**scaling_annotations, "serving.knative.dev/progress-deadline": clock.progress_deadline}
     if model.revision:
         scaling_annotations = {**scaling_annotations, "kserve-intel/model-revision": model.revision}
     isvc = {
@@ -196,11 +201,16 @@ def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> di
                 **scaling_annotations,
                 # pulumi-kubernetes does not await custom resources unless asked.
                 "pulumi.com/waitFor": "condition=Ready",
-                "pulumi.com/timeoutSeconds": str(timeout),
+                "pulumi.com/timeoutSeconds": str(clock.ready_seconds),
                 "kserve-intel/model-id": model.id,
             },
         },
         "spec": {"predictor": predictor},
     }
     isvc = apply_local_cache(plan, model, apply_multinode(plan, model, apply_canary(plan, model, isvc)))
-    return apply_registry(plan, model, isvc)
+    return apply_storage_container(plan, apply_registry(plan, model, isvc))
+
+
+def _server(model: ModelPlan) -> str:
+    """The app.kubernetes.io/name of a model's pods and cache: its server's (vllm, text-generation-inference...)."""
+    return model.serving_stack.app_name if model.serving_stack is not None else "vllm"

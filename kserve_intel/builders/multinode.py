@@ -19,9 +19,9 @@ from typing import Any
 
 from .. import naming
 from ..catalog.platforms import CACHE_MOUNT_PATH, SERVING_PORT, PlatformProfile
-from ..plan import ModelPlan, RuntimePlan, StackPlan, model_runtime, served_by
+from ..plan import STARTUP_PROBE_PERIOD_SECONDS, ModelPlan, RuntimePlan, StackPlan, model_clock, model_runtime, served_by
 from .mounted import serve_from_mount
-from .pod import CONTAINER_NAME, env_list
+from .pod import CONTAINER_NAME, env_list, hub_env
 from .security import container_security_context, pod_security_context
 
 WORKER_CONTAINER = "worker-container"
@@ -87,7 +87,7 @@ def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None)
         {"name": "tmp", "emptyDir": {"sizeLimit": "10Gi"}},
     ]
     security = container_security_context(profile.capabilities)
-    startup_failures = profile.startup_minutes * 60 // 30
+    startup_failures = model_clock(plan).startup_probe_failures
     spec: dict[str, Any] = {
         "supportedModelFormats": [{"name": model_format(plan), "version": "1", "autoSelect": True}],
         "protocolVersions": ["v1"],
@@ -100,7 +100,7 @@ def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None)
             "args": [head_script, "vllm"],
             "env": _env(profile),
             "ports": [{"name": "http1", "containerPort": SERVING_PORT, "protocol": "TCP"}],
-            "startupProbe": _probe(30, startup_failures),
+            "startupProbe": _probe(STARTUP_PROBE_PERIOD_SECONDS, startup_failures),
             "readinessProbe": _probe(10, 3),
             "livenessProbe": {**_probe(30, 5), "timeoutSeconds": 10},
             "securityContext": security,
@@ -145,7 +145,11 @@ def storage_uri(model: ModelPlan) -> str:
 
 
 def prefetch_job(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[str, Any]:
-    """Downloads the weights (at the pinned revision) into the model's cache claim."""
+    """Downloads the weights (at the pinned revision) into the model's cache claim, from `hfEndpoint`.
+
+    Its deadline is the model's load window (plan.model_clock), so raising readyTimeoutMinutes gives a slow
+    download more time too.
+    """
     env = env_list({
         "MODEL_ID": model.id,
         "MODEL_REVISION": model.revision or "",
@@ -154,11 +158,12 @@ def prefetch_job(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[st
         "HF_HUB_DISABLE_XET": "1",
         "HOME": "/tmp",
     })
+    env += hub_env(plan)  # huggingface_hub's snapshot_download reads HF_ENDPOINT
     if with_token:
         env.append({"name": naming.HF_TOKEN_KEY,
                     "valueFrom": {"secretKeyRef": {"name": naming.HF_TOKEN_SECRET, "key": naming.HF_TOKEN_KEY}}})
     name = f"{model.name}-weights"
-    minutes = plan.profile.startup_minutes
+    clock = model_clock(plan, model)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -166,11 +171,12 @@ def prefetch_job(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[st
             "name": name,
             "namespace": model.namespace,
             "labels": naming.labels(model.name, "weights-download"),
-            "annotations": {"pulumi.com/waitFor": "condition=Complete", "pulumi.com/timeoutSeconds": str(minutes * 60)},
+            "annotations": {"pulumi.com/waitFor": "condition=Complete",
+                            "pulumi.com/timeoutSeconds": str(clock.weights_await_minutes * 60)},
         },
         "spec": {
             "backoffLimit": 3,
-            "activeDeadlineSeconds": minutes * 60,
+            "activeDeadlineSeconds": clock.weights_deadline_seconds,
             "template": {
                 "metadata": {"labels": naming.labels(model.name, "weights-download")},
                 "spec": {

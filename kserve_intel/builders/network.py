@@ -3,9 +3,12 @@
 Ingress: only from the namespaces that route or observe traffic (the KServe
 controller, the enabled ingress/APISIX/Gateway/GenAI gateway namespaces,
 monitoring, and `networkPolicy.allowFrom`), only to vLLM's port 8080.
-Egress: DNS, and HTTPS to the Hugging Face hub (direct, through a proxy or
-mirror, or not at all). The pods have no API token and never call the
-Kubernetes API, so no egress to it is opened.
+Egress: DNS; HTTPS to the Hugging Face hub (direct, through a proxy or mirror,
+or not at all); each endpoint the stack configures (an `hfEndpoint` mirror, the
+registry's S3 store, ...) on its own address and port (rules/traffic.py decides
+which, and refuses one it cannot open); and `egress.allowTo`. The pods have no
+API token and never call the Kubernetes API, so no egress to it is opened; the
+MLflow tracking server and chart mirrors are reached by the program, never by a pod.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 
 from .. import naming
 from ..catalog.platforms import SERVING_PORT
-from ..plan import StackPlan
+from ..plan import StackPlan, fetched_sources
+from ..rules.traffic import reached_endpoints
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
 HTTPS_PORT = 443
@@ -77,6 +81,23 @@ def _hub_egress(plan: StackPlan) -> list[dict[str, Any]]:
     return [{"to": blocks, "ports": [{"protocol": "TCP", "port": HTTPS_PORT}]}]
 
 
+def _endpoint_egress(plan: StackPlan) -> list[dict[str, Any]]:
+    """One rule per configured endpoint with an address (IP or in-cluster Service), then `allowTo`."""
+    config = plan.config
+    rules: list[dict[str, Any]] = []
+    for endpoint in reached_endpoints(config, fetched_sources(plan.models)):
+        if not endpoint.opened_by_address(config.namespace):
+            continue  # a DNS name outside the cluster: the hub rule or allowTo covers it (else refused)
+        namespace = endpoint.namespace(config.namespace) if endpoint.address is None else None
+        target = _namespace_peer(namespace) if namespace else {"ipBlock": {"cidr": endpoint.address}}
+        rules.append({"to": [target], "ports": _tcp(endpoint.port)})
+    for peer in config.network_policy.egress.allow_to:
+        target = {"ipBlock": {"cidr": peer.cidr}} if peer.cidr else _namespace_peer(peer.namespace or "")
+        rules.append({"to": [target], "ports": _tcp(peer.port)})
+    unique = {repr(rule): rule for rule in rules}
+    return list(unique.values())
+
+
 def _tcp(*ports: int) -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": port} for port in ports]
 
@@ -95,6 +116,7 @@ def model_network_policy(plan: StackPlan) -> dict[str, Any]:
         # DNS, wherever the cluster resolver runs (kube-dns, node-local-dns).
         {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
         *_hub_egress(plan),
+        *_endpoint_egress(plan),
     ]
     # The serving port of every runtime in use (8080; a custom runtime may declare another).
     ports = sorted({r.stack.port for r in plan.runtimes} or {SERVING_PORT})

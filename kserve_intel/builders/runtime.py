@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import naming
 from ..catalog.platforms import SERVING_PORT
-from ..plan import RuntimePlan, StackPlan, served_by
+from ..plan import STARTUP_PROBE_PERIOD_SECONDS, ModelClock, RuntimePlan, StackPlan, model_clock, served_by
 from . import multinode
 from .pod import CONTAINER_NAME, env_list
 from .security import container_security_context
@@ -21,14 +21,17 @@ def _probe(period: int, failures: int, timeout: int = 5, path: str = "/health", 
     }
 
 
+def startup_probe(clock: ModelClock, path: str = "/health", port: int = SERVING_PORT) -> dict[str, Any]:
+    """A startup probe whose window is the model's load window (plan.model_clock): weight download, loading and
+    Gaudi warm-up; liveness and readiness only take over once it has passed."""
+    return _probe(period=STARTUP_PROBE_PERIOD_SECONDS, failures=clock.startup_probe_failures, path=path, port=port)
+
+
 def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None) -> dict[str, Any]:
     runtime = runtime or plan.primary_runtime
     profile, image, stack = runtime.profile, runtime.image, runtime.stack
     probe = {"path": stack.health_path, "port": stack.port}
     tag = image.rsplit("@", 1)[0].rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else None
-    # A startup probe sized for weight download, loading and Gaudi warm-up;
-    # liveness and readiness only take over once it has passed.
-    startup_failures = profile.startup_minutes * 60 // 30
     spec: dict[str, Any] = {
         "supportedModelFormats": [{"name": runtime.model_format, "version": "1", "autoSelect": True}],
         "protocolVersions": ["v1"],
@@ -41,7 +44,8 @@ def cluster_serving_runtime(plan: StackPlan, runtime: RuntimePlan | None = None)
                 "args": [*profile.args, *stack.listen_args],
                 "env": env_list(profile.env),
                 "ports": [{"name": "http1", "containerPort": stack.port, "protocol": "TCP"}],
-                "startupProbe": _probe(period=30, failures=startup_failures, **probe),
+                # The stack-wide window; each InferenceService overrides it with its model's (builders/model.py).
+                "startupProbe": startup_probe(model_clock(plan), **probe),
                 "readinessProbe": _probe(period=10, failures=3, **probe),
                 "livenessProbe": _probe(period=30, failures=5, timeout=10, **probe),
                 "securityContext": container_security_context(profile.capabilities),

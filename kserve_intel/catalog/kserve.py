@@ -143,6 +143,24 @@ class KServeRelease:
         return self.minor >= 20
 
     @property
+    def supports_storage_container_name(self) -> bool:
+        """`predictor.storageContainerName` picks the ClusterStorageContainer of the storage initializer by name
+        (v0.20.0 pkg/apis/serving/v1beta1/predictor.go:68-73, used at components/predictor.go:783). Before, the
+        first container whose URI formats match wins, and the cached list has no defined order, so a second
+        `hf://` container beside KServe's `default` cannot be relied on."""
+        return self.minor >= 20
+
+    @property
+    def canary_storage_uris(self) -> bool:
+        """Whether a Standard-mode canary (`spec.canary[]`) gets a storage initializer for its `storageUris`.
+
+        No KServe release does: v0.20.0 builds the canary's reconciler with no storage URIs
+        (pkg/controller/v1beta1/inferenceservice/components/predictor.go:913-940, `NewRawKubeReconciler(...,
+        nil, nil, nil, ...)`), while its single `model.storageUri` still reaches the webhook's injector
+        (buildPredictorResources, :115-119)."""
+        return False
+
+    @property
     def supports_worker_spec(self) -> bool:
         """KServe creates the head and worker Deployments of `predictor.workerSpec` (v0.15+). v0.14 has the API
         field only: its controller never reads it (no `workerSpec` under pkg/controller), so no worker starts."""
@@ -207,8 +225,13 @@ class KServeRelease:
 
     @property
     def schema_tag(self) -> str:
-        """Which vendored CRD set validates objects for this tag."""
-        return "v0.13.0" if self.minor == 13 else "v0.20.0"
+        """Which vendored CRD set validates objects for this tag: its own minor's (schemas/crds/SOURCES.md)."""
+        return SCHEMA_TAGS[self.minor]
+
+
+# The vendored CRDs of each minor (schemas/crds/kserve/<tag>): the newest patch upstream's reference copy holds.
+SCHEMA_TAGS: dict[int, str] = {13: "v0.13.0", 14: "v0.14.1", 15: "v0.15.2", 16: "v0.16.0", 17: "v0.17.1",
+                               18: "v0.18.1", 19: "v0.19.0", 20: "v0.20.0"}
 
 
 def hf_storage_uri(model_id: str, revision: str | None) -> str:

@@ -92,17 +92,23 @@ def _scale(quantity: str, factor: int) -> str:
     return f"{int(digits) * factor}{suffix}"
 
 
-# Every vLLM container's base environment (serving_stacks.py builds on it too).
-COMMON_ENV = {
+# Every server container's base environment, whatever its backend (TGI, OVMS and custom runtimes get this).
+SERVER_ENV = {
     "HF_HOME": CACHE_MOUNT_PATH,
     "HF_HUB_DISABLE_XET": "1",
-    # The root filesystem is read-only; everything else vLLM writes goes to /tmp.
+    # The root filesystem is read-only; everything else the server writes goes to /tmp.
     "HOME": "/tmp",
+    "DO_NOT_TRACK": "1",
+}
+
+
+# Every vLLM container's base environment (serving_stacks.py builds on it too).
+COMMON_ENV = {
+    **SERVER_ENV,
     # Images run as an arbitrary non-root UID with no passwd entry; PyTorch
     # asks getpass.getuser(), which reads LOGNAME first.
     "LOGNAME": "vllm",
     "VLLM_NO_USAGE_STATS": "1",
-    "DO_NOT_TRACK": "1",
 }
 
 _GAUDI_ARGS = (

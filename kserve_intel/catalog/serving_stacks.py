@@ -14,16 +14,12 @@ rules/serving_stacks.py. Another backend (TGI, OVMS, ...) is another `ServingSta
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-from .platforms import CACHE_MOUNT_PATH, COMMON_ENV, SERVING_PORT, XEON, PlatformProfile
-
-DATA = Path(__file__).parent / "data"
-
+from .options import OptionTable, option_table
+from .platforms import CACHE_MOUNT_PATH, COMMON_ENV, SERVER_ENV, SERVING_PORT, XEON, PlatformProfile
 
 @dataclass(frozen=True)
 class Tuned:
@@ -82,6 +78,13 @@ class ServingStack:
     format_prefix: str = "vllm"
     # A runtime from runtimes.custom: its index there, for messages; None for built-in stacks.
     custom_index: int | None = None
+    # The server's option table (data/options/<name>.json, generated from its real parser): how extraArgs are
+    # read and checked (rules/flags.py). None: a custom runtime, whose server the program does not know.
+    option_table_name: str | None = None
+
+    @property
+    def options(self) -> OptionTable | None:
+        return option_table(self.option_table_name) if self.option_table_name else None
 
     def tuning(self, platform: str, tensor_parallel_size: int) -> Tuned:
         sizes = sorted(tp for (p, tp) in self.tuned if p == platform and tp <= tensor_parallel_size)
@@ -96,6 +99,12 @@ class ServingStack:
         caps = tuple(dict.fromkeys(profile.capabilities + self.capabilities))
         return replace(profile, image=self.image, args=self.args, env=MappingProxyType(dict(self.env)),
                        capabilities=caps, command=self.command, model_positional=self.model_positional)
+
+    @property
+    def app_name(self) -> str:
+        """The `app.kubernetes.io/name` of its pods: the server's own name, never another backend's."""
+        names = {"vllm": "vllm", "tgi": "text-generation-inference", "ovms": "openvino-model-server"}
+        return names.get(self.backend, self.name)
 
     @property
     def server(self) -> str:
@@ -156,6 +165,7 @@ VLLM_0_33 = ServingStack(
     # CAP_SYS_NICE. RuntimeDefault seccomp stays (docs/serving-stacks.md "Pod security per stack").
     capabilities=("SYS_NICE",),
     parser_version="0.33.0",
+    option_table_name="vllm-0.33.0",
     # CPU docs: --max-num-seqs 128 and --max-num-batched-tokens 2048 per rank.
     tuned=MappingProxyType({
         ("xeon", 2): Tuned(args=("--max-num-batched-tokens", "4096", "--max-num-seqs", "256")),
@@ -183,6 +193,7 @@ VLLM_0_10 = ServingStack(
     }),
     rejected_env=MappingProxyType({}),
     parser_version="0.10.2",
+    option_table_name="vllm-0.10.2",
     description="vLLM 0.10.2 CPU image (September 2025), the previous default",
 )
 
@@ -251,6 +262,7 @@ VLLM_GAUDI_0_26 = ServingStack(
         "VLLM_PROMPT_SEQ_BUCKET_MAX": "renamed VLLM_PROMPT_QUERY_BUCKET_MAX in vllm-gaudi",
     }),
     parser_version="0.26.0",
+    option_table_name="vllm-0.26.0",
     # The launcher's table: 8B at TP 1, 70B at TP 4 (validated), TP 8 (not validated upstream).
     tuned=MappingProxyType({
         ("gaudi", 1): _plugin_row("0.88", 96, "0.04", False),
@@ -305,6 +317,7 @@ VLLM_FORK_1_22 = ServingStack(
     # v0.9.0.1+Gaudi-1.22.0 (commit 2e9b2b3d) against upstream 0.9.0.1's: these are every option
     # string the fork has and upstream lacks (none the other way). Value: True if it takes a value.
     parser_version="0.9.0.1",
+    option_table_name="vllm-0.9.0.1",
     extra_known_args=MappingProxyType({
         "--use-padding-aware-scheduling": False,  # SchedulerConfig (fork vllm/config.py)
         "--max-num-prefill-seqs": True,  # SchedulerConfig
@@ -326,23 +339,21 @@ VLLM_FORK_1_22 = ServingStack(
 )
 
 
-def _option_specs(name: str) -> Mapping[str, Mapping]:
-    """A launcher's options, derived from its pinned source (kserve_intel/catalog/data/<name>.json)."""
-    return json.loads((DATA / f"{name}.json").read_text())["flags"]
-
-
 def _flags(name: str) -> Mapping[str, bool]:
-    """Option -> whether it takes a value."""
-    return MappingProxyType({flag: spec["value"] for flag, spec in _option_specs(name).items()})
+    """A launcher's long options -> whether each takes a value (from its option table)."""
+    table = option_table(name)
+    return MappingProxyType({s: table.options[k].takes_value for s, k in sorted(table.index.items())
+                             if s.startswith("--")})
 
 
-TGI_FLAGS = _flags("tgi-3.3.7-launcher-flags")
+TGI_FLAGS = _flags("tgi-3.3.7")
 
 
-TGI_REPEATABLE = frozenset(f for f, spec in _option_specs("tgi-3.3.7-launcher-flags").items() if spec.get("repeat"))
+TGI_REPEATABLE = frozenset(s for s, k in option_table("tgi-3.3.7").index.items()
+                           if k in (option_table("tgi-3.3.7").repeatable or ()))
 
 
-OVMS_FLAGS = _flags("ovms-2026.3-cli-flags")
+OVMS_FLAGS = _flags("ovms-2026.3")
 
 
 _TGI_RESERVED = {
@@ -366,8 +377,12 @@ _TGI_RESERVED_ENV = {
 
 
 _TGI_WARNING = ("TGI is in maintenance mode upstream since December 2025 (minor fixes only; Hugging Face "
-                "recommends vLLM) and its Gaudi image runs Gaudi software 1.21.0, older than the vLLM stack's "
-                "1.24.1: prefer backend vllm unless you must keep a TGI deployment")
+                "recommends vLLM): prefer backend vllm unless you must keep a TGI deployment")
+
+
+_TGI_GAUDI_WARNING = ("TGI is in maintenance mode upstream since December 2025 (minor fixes only; Hugging Face "
+                      "recommends vLLM) and its Gaudi image runs Gaudi software 1.21.0, older than the vLLM stack's "
+                      "1.24.1: prefer backend vllm unless you must keep a TGI deployment")
 
 
 TGI_3_3 = ServingStack(
@@ -382,11 +397,13 @@ TGI_3_3 = ServingStack(
     command=("text-generation-launcher",),
     model_positional=False,
     args=(),
-    env=MappingProxyType({**COMMON_ENV, "HUGGINGFACE_HUB_CACHE": f"{CACHE_MOUNT_PATH}/hub"}),
+    # TGI's Python server (torch) asks getpass.getuser() too: its own LOGNAME, none of vLLM's variables.
+    env=MappingProxyType({**SERVER_ENV, "LOGNAME": "tgi", "HUGGINGFACE_HUB_CACHE": f"{CACHE_MOUNT_PATH}/hub"}),
     rejected_args=MappingProxyType({}),
     rejected_env=MappingProxyType({}),
     listen_args=("--hostname", "0.0.0.0", "--port", str(SERVING_PORT), "--json-output"),
     known_args=TGI_FLAGS,
+    option_table_name="tgi-3.3.7",
     repeatable_args=TGI_REPEATABLE,
     reserved_args=MappingProxyType(_TGI_RESERVED),
     reserved_env=MappingProxyType(_TGI_RESERVED_ENV),
@@ -401,12 +418,14 @@ TGI_GAUDI_3_3 = replace(
     name="tgi-gaudi-3.3",
     platforms=("gaudi", "gaudi3"),
     gaudi_software="1.21.0",  # Dockerfile_gaudi at v3.3.7: ARG HABANA_VERSION=1.21.0, PyTorch 2.6.0
+    warning=_TGI_GAUDI_WARNING,
     image="ghcr.io/huggingface/text-generation-inference:3.3.7-gaudi",
     # Not the image's /tgi-entrypoint.sh: it runs ldconfig (root) and sets PT_HPU_ENABLE_LAZY_COLLECTIVES
     # only for the literal argument `--sharded true`; the program sets that variable itself for TP > 1.
     command=("text-generation-launcher",),
     env=MappingProxyType({
-        **COMMON_ENV,
+        **SERVER_ENV,
+        "LOGNAME": "tgi",
         "HUGGINGFACE_HUB_CACHE": f"{CACHE_MOUNT_PATH}/hub",
         "PT_HPU_RECIPE_CACHE_CONFIG": f"{CACHE_MOUNT_PATH}/recipe_cache,false,1024",
     }),
@@ -450,7 +469,7 @@ OVMS_2026_3 = ServingStack(
     model_positional=False,
     args=("--model_repository_path", f"{CACHE_MOUNT_PATH}/models", "--task", "text_generation",
           "--target_device", "CPU"),
-    env=MappingProxyType(dict(COMMON_ENV)),
+    env=MappingProxyType(dict(SERVER_ENV)),
     rejected_args=MappingProxyType({}),
     rejected_env=MappingProxyType({}),
     # src/http_rest_api_handler.cpp + src/llm/servable.cpp @v2026.3: /v1/chat/completions (added in
@@ -459,6 +478,7 @@ OVMS_2026_3 = ServingStack(
     health_path="/v2/health/ready",
     listen_args=("--rest_port", str(SERVING_PORT), "--rest_bind_address", "0.0.0.0", "--metrics_enable"),
     known_args=OVMS_FLAGS,
+    option_table_name="ovms-2026.3",
     reserved_args=MappingProxyType(_OVMS_RESERVED),
     reserved_env=MappingProxyType({"OVMS_MODEL_REPOSITORY_PATH": "storage", "API_KEY": "(Secrets, not env)"}),
     format_prefix="ovms",
@@ -498,3 +518,46 @@ def default_stack(platform: str, gaudi_software: str | None = None, backend: str
         if matching:
             return matching[0]
     return stacks[0]
+
+
+def image_repository(image: str) -> str:
+    """`registry/repo:tag@sha256:...` -> `registry/repo`."""
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+
+
+# Repository names that say which hardware an image is built for (besides the stacks' own images).
+_IMAGE_MARKERS: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
+    (("gaudi", "habana"), frozenset({"gaudi", "gaudi3"})),
+    (("cuda", "rocm", "nvidia"), frozenset()),
+    (("-cpu", "cpu-", "openvino/"), frozenset({"xeon"})),
+)
+
+
+# Upstream's CUDA image: the CPU one is vllm/vllm-openai-cpu.
+_CUDA_REPOSITORIES = frozenset({"vllm/vllm-openai", "docker.io/vllm/vllm-openai"})
+
+
+def image_platforms(image: str) -> frozenset[str] | None:
+    """The platforms an image runs on, when the program knows: a built-in stack's image, a repository only one
+    platform family's stacks use, or a name or tag that says its hardware (gaudi/habana, cpu, cuda/rocm); None
+    when it cannot tell."""
+    reference = image.split("@", 1)[0]
+    by_image: dict[str, set[str]] = {}
+    by_repo: dict[str, set[str]] = {}
+    for stack in STACKS.values():
+        by_image.setdefault(stack.image, set()).update(stack.platforms)
+        by_repo.setdefault(image_repository(stack.image), set()).update(stack.platforms)
+    repo = image_repository(image)
+    if reference in by_image:
+        return frozenset(by_image[reference])
+    if repo in _CUDA_REPOSITORIES:
+        return frozenset()
+    lowered = reference.lower()
+    for markers, platforms in _IMAGE_MARKERS:
+        if any(marker in lowered for marker in markers):
+            return platforms
+    if repo in by_repo and (by_repo[repo] <= {"xeon"} or by_repo[repo] <= {"gaudi", "gaudi3"}):
+        return frozenset(by_repo[repo])
+    return None

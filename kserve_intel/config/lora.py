@@ -47,7 +47,8 @@ class AdapterConfig(Strict):
     """Hugging Face repository of the adapter (`adapter_config.json`, `adapter_model.safetensors`)."""
     revision: str | None = None
     """Commit or tag; KServe v0.16+ only (the storage initializer downloads `hf://<id>:<revision>`); refused where vLLM
-    downloads the adapter (no revision there: before v0.16, beside `localCache`, with an `hfEndpoint` mirror).
+    downloads the adapter (no revision there: before v0.16, beside `localCache`, with an `hfEndpoint` mirror before
+    v0.20, on a Standard-mode canary).
     """
     source: RegistrySource | None = None
     """A registered model in MLflow: `{registeredModel, alias | version, resolved?}` (the shapes of a model's `source`,

@@ -35,23 +35,38 @@ class ModelConfig(Strict):
     host label (63 characters). Two models may not end up with the same name. Default: from the id.
     """
     served_model_name: str | None = Field(default=None, min_length=1, max_length=256, pattern=r"^\S+$")
-    """Name clients pass as `model` in OpenAI requests. Default: the id."""
+    """Name clients pass as `model` in OpenAI requests; unique across models (the GenAI gateway routes by it).
+    Default: the id.
+    """
     tensor_parallel_size: int | None = Field(default=None, ge=1, le=64)
-    """vLLM tensor parallelism: Gaudi cards requested per replica (Xeon: NUMA nodes). Default: catalogue, else 1."""
+    """vLLM tensor parallelism: Gaudi cards requested per replica (Xeon: NUMA nodes). Must divide the model's attention
+    heads and split its KV heads, and (Gaudi) give each card no more weights than its HBM holds; see
+    [capacity.md](capacity.md). Default: catalogue, else 1.
+    """
     pipeline_parallel_size: int | None = Field(default=None, ge=1, le=64)
-    """vLLM pipeline parallelism within the node. Default: 1."""
+    """vLLM pipeline parallelism within the node; at most the model's layers. Default: 1."""
     max_model_len: int | None = Field(default=None, ge=128, le=10_485_760)
-    """`--max-model-len`. Default: catalogue, else platform (Xeon 8192, Gaudi 8192, Gaudi3 16384)."""
+    """`--max-model-len`: at most the context vLLM derives from the model's config.json, and one request of it must
+    fit the KV cache ([capacity.md](capacity.md)). Default: catalogue, else platform (Xeon 8192, Gaudi 8192, Gaudi3
+    16384), cut to the model's context.
+    """
     extra_args: list[str] = Field(default_factory=list)
-    """Extra vLLM flags, appended last (they win). Flags that have a key of their own (`--model`, `--port`,
-    `--tensor-parallel-size`...) are refused.
+    """Extra server flags, appended last (they win), read as the stack's own parser reads them (short aliases, `=`
+    forms, underscores, unambiguous prefixes). Flags that have a key of their own (`--model`, `--port`,
+    `--tensor-parallel-size`...) are refused in every spelling (`-tp`, `--tensor_parallel_size=2`); values are
+    checked against the option's type, choices and the platform. See
+    [serving-stacks.md](serving-stacks.md#how-extraargs-are-checked-option-tables).
     """
     env: dict[str, str] = Field(default_factory=dict)
-    """Extra environment variables (override the catalogue's). `HF_TOKEN` and `HF_HOME` are managed by the program."""
+    """Extra environment variables (override the catalogue's). `HF_TOKEN` and `HF_HOME` are managed by the program.
+    `VLLM_CPU_KVCACHE_SPACE` (Xeon): whole GiB of KV cache per rank, above 0.
+    """
     resources: ResourcesConfig | None = None
     """`{requests: {...}, limits: {...}}`, merged key by key over the profile. On Xeon CPU and memory requests must
-    equal limits (Guaranteed QoS); on Gaudi `habana.ai/gaudi` is derived from the parallelism. Default: platform
-    profile.
+    equal limits (Guaranteed QoS); on Gaudi `habana.ai/gaudi` is derived from the parallelism. A memory limit below
+    what the model needs (weights + KV cache per rank x ranks + runtime), a request above its limit, zero cpu or
+    memory and another platform's accelerators are refused ([capacity.md](capacity.md)). Default: platform
+    profile; on Xeon the memory follows the need when the profile's would not hold the model.
     """
     gated: bool | None = None
     """Whether the model needs `hfToken`. Unknown models count as gated unless set to `false`. Default: catalogue, else
@@ -72,7 +87,7 @@ class ModelConfig(Strict):
     rollback](canary.md).
     """
     nodes: int | None = Field(default=None, ge=1, le=16)
-    """Nodes one replica spans (Gaudi, KServe v0.14+): `tensorParallelSize` cards on each node, pipeline parallel
+    """Nodes one replica spans (Gaudi, KServe v0.15+): `tensorParallelSize` cards on each node, pipeline parallel
     across nodes. See [Models larger than one node](multinode.md). Default: catalogue, else 1.
     """
     local_cache: ModelLocalCacheConfig | None = None
@@ -96,7 +111,9 @@ class ModelConfig(Strict):
     """
     ready_timeout_minutes: int | None = Field(default=None, ge=1, le=MAX_READY_TIMEOUT_MINUTES)
     """How long `pulumi up` waits for this model to be Ready (1-1440); then `up` fails for this model only and says
-    what to run. Default: `readyTimeoutMinutes`.
+    what to run. The startup probe's window, the multi-node weights Job's deadline and the Knative progress
+    deadline follow it (never below the platform's startup window), see
+    [one clock](troubleshooting.md#one-clock-for-every-wait-of-a-model). Default: `readyTimeoutMinutes`.
     """
     serving_stack: str | None = Field(default=None, min_length=1, max_length=63)
     """This model's serving stack; it runs that stack's own runtime. See

@@ -10,7 +10,6 @@ when the committed page is stale.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import types
@@ -22,6 +21,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from .schema import write_or_check
 from .stack import StackConfig
 
 PAGE_PATH = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
@@ -180,18 +180,7 @@ def render_page() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kserve_intel.config.reference", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the committed page is stale")
-    args = parser.parse_args(argv)
-    page = render_page()
-    if args.check:
-        if not PAGE_PATH.exists() or PAGE_PATH.read_text() != page:
-            print(f"{PAGE_PATH} is stale: run `make schema`", file=sys.stderr)
-            return 1
-        return 0
-    PAGE_PATH.write_text(page)
-    print(f"wrote {PAGE_PATH}")
-    return 0
+    return write_or_check(PAGE_PATH, render_page(), "python -m kserve_intel.config.reference", argv)
 
 
 if __name__ == "__main__":

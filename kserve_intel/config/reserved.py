@@ -29,6 +29,12 @@ RESERVED_ARGS = {
 }
 
 
+# vLLM options with no config key that would take the pod's command line out of the program's hands.
+RESERVED_VLLM_ONLY = {
+    "--config": "(a YAML file of options would set options the program owns; give each option in extraArgs)",
+}
+
+
 # Environment the program owns: the token comes from a Secret, the cache path
 # from the storage settings.
 RESERVED_ENV = {
@@ -40,10 +46,11 @@ RESERVED_ENV = {
 
 
 def check_extra_args(value: list[str]) -> list[str]:
+    """Each item is one argument; the options themselves are read through the stack's parser table
+    (rules/flags.py, from rules/serving_stacks.py), where every spelling of a reserved option is refused."""
     for arg in value:
-        flag = arg.split("=", 1)[0].replace("_", "-")
-        if flag in RESERVED_ARGS:
-            raise ValueError(f"{arg!r} is set by the program; use {RESERVED_ARGS[flag]} instead")
+        if not arg.strip():
+            raise ValueError("an empty argument is not an option or a value; remove it")
     return value
 
 

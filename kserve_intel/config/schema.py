@@ -84,20 +84,23 @@ def render_schema() -> str:
     return json.dumps(_unwrapped(stack_file_schema()), indent=2, sort_keys=True) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kserve_intel.config.schema")
-    parser.add_argument("--check", action="store_true", help="fail if the committed schema is stale")
-    args = parser.parse_args(argv)
-    text = render_schema()
-    if args.check:
-        if not SCHEMA_PATH.exists() or SCHEMA_PATH.read_text() != text:
-            print(f"{SCHEMA_PATH} is stale: run `make schema`", file=sys.stderr)
+def write_or_check(path: Path, text: str, prog: str, argv: Sequence[str] | None) -> int:
+    """`make schema`'s generated files: write `text` to `path`, or with --check exit 1 when the committed copy differs."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--check", action="store_true", help="fail if the committed file is stale")
+    if parser.parse_args(argv).check:
+        if not path.exists() or path.read_text() != text:
+            print(f"{path} is stale: run `make schema`", file=sys.stderr)
             return 1
-        print(f"{SCHEMA_PATH} is up to date")
+        print(f"{path} is up to date")
         return 0
-    SCHEMA_PATH.write_text(text)
-    print(f"wrote {SCHEMA_PATH}")
+    path.write_text(text)
+    print(f"wrote {path}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return write_or_check(SCHEMA_PATH, render_schema(), "python -m kserve_intel.config.schema", argv)
 
 
 if __name__ == "__main__":

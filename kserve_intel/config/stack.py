@@ -61,11 +61,16 @@ class StackConfig(Strict):
     """
     validate_token: bool = True
     """During `pulumi up` (never `preview`), check that `hfToken` is valid and can read every gated model before
-    deploying; see [Hugging Face token check](traffic.md#hugging-face-token-check). `false` for air-gapped clusters.
+    deploying; see [Hugging Face token check](traffic.md#hugging-face-token-check). `false` for air-gapped clusters:
+    it also stops the `preview`/`up` read of config.json for models the catalogue lacks ([capacity.md](capacity.md)).
     Only with `hfToken`.
     """
     hf_endpoint: Url = DEFAULT_HF_ENDPOINT
-    """Hub the token check asks; any other value (a mirror) is also given to vLLM as `HF_ENDPOINT`."""
+    """Hub the token check and the model-shape reads (config.json of models the catalogue lacks) ask; any other value
+    (a mirror) is given as `HF_ENDPOINT` to every downloader: vLLM, the multi-node weights Job, the local-cache
+    download jobs and (KServe v0.20+) the storage initializer. The network policy opens it on its own address and
+    port, see [Endpoints the pods reach](traffic.md#endpoints-the-model-pods-reach).
+    """
     ingress: IngressConfig = Field(default_factory=IngressConfig)
     """One Kubernetes Ingress per model."""
     apisix: ApisixConfig = Field(default_factory=ApisixConfig)
@@ -95,11 +100,12 @@ class StackConfig(Strict):
     """
     gaudi_software: str | None = Field(default=None, pattern=r"^1\.[0-9]{1,3}(\.[0-9]{1,3})?$")
     """Gaudi software release of the nodes' driver (`1.22`, `1.24.1`): picks the matching default stack; a stack it
-    contradicts is a `pulumi up` warning.
+    contradicts is refused (its pods would fail on those nodes).
     """
     ready_timeout_minutes: int | None = Field(default=None, ge=1, le=MAX_READY_TIMEOUT_MINUTES)
-    """Default of `models[].readyTimeoutMinutes` (1-1440); also the Knative progress deadline. See
-    [docs/troubleshooting.md](troubleshooting.md). Default: platform startup window + 30 (Xeon 90, Gaudi 120).
+    """Default of `models[].readyTimeoutMinutes` (1-1440), which every deadline of a model follows (startup probe,
+    weights Job, Knative progress deadline). See [one clock](troubleshooting.md#one-clock-for-every-wait-of-a-model).
+    Default: platform startup window + 30 (Xeon 90, Gaudi 120).
     """
     adopt: list[AdoptEntry] = Field(default_factory=list, max_length=100)
     """Objects this stack creates that already exist on the cluster and that it may take over anyway, as `Kind/name`

@@ -174,6 +174,17 @@ class HubProxyConfig(Strict):
     """Port of the proxy or hub mirror."""
 
 
+class EgressPeerConfig(Strict):
+    """One more destination the model pods may reach: an address range or an in-cluster namespace, and a port."""
+
+    cidr: Cidr | None = None
+    """Address range of the destination; exactly one of `cidr`, `namespace`."""
+    namespace: DnsLabel | None = None
+    """In-cluster namespace of the destination's pods; exactly one of `cidr`, `namespace`."""
+    port: int = Field(ge=1, le=65535)
+    """TCP port of the destination's pods (for a Service, its target port)."""
+
+
 PRIVATE_CIDRS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 
 
@@ -186,16 +197,25 @@ class EgressConfig(Strict):
     """Ranges `direct` never reaches (cluster and internal networks). An IPv6 range also opens `::/0` minus it."""
     proxy: HubProxyConfig | None = None
     """`{cidr or namespace, port}` of the HTTP proxy or in-cluster hub mirror (`hub: proxy` only)."""
+    allow_to: list[EgressPeerConfig] = Field(default_factory=list)
+    """More destinations: `[{cidr or namespace, port}]`. Needed only for an endpoint the stack configures by a DNS name
+    outside the cluster on a port the policy does not open (an `hfEndpoint` mirror or `registry.s3.endpoint` such as
+    `minio.corp:9000`): a NetworkPolicy takes addresses, not names. An endpoint given as an IP address or an
+    in-cluster Service name (`<service>.<namespace>.svc`) is opened on its own port without it. See
+    [Endpoints the pods reach](traffic.md#endpoints-the-model-pods-reach).
+    """
 
 
 class NetworkPolicyConfig(Strict):
     enabled: bool = True
     """NetworkPolicy `kserve-intel-vllm` on every model pod: ingress only on 8080 from allowed namespaces, egress only
-    DNS and the hub.
+    DNS, the hub and each endpoint the stack configures (hub mirror, S3 endpoint), each on its own address and port.
     """
     allow_from: list[PeerConfig] = Field(default_factory=list)
     """Extra sources: `{namespace: name}` or `{namespaceLabels: {...}}` (exactly one each)."""
     monitoring_namespace: DnsLabel | None = "monitoring"
     """Prometheus' namespace (scrapes `/metrics` on 8080); `null` to admit none."""
     egress: EgressConfig = Field(default_factory=EgressConfig)
-    """What model pods may reach: DNS and the Hugging Face hub (direct, through a proxy, or none)."""
+    """What model pods may reach: DNS, the Hugging Face hub (direct, through a proxy, or none) and the endpoints the
+    stack configures.
+    """

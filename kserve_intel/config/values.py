@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Any
+import types
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 from ..k8s_names import dns1035_label, dns1123_subdomain, label_value, qualified_name
@@ -37,6 +38,25 @@ class Strict(BaseModel):
 
     def explicitly_set(self, field: str) -> bool:
         return field in self.model_fields_set
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML `true` is not the number 1: a count, size or timeout given as a boolean is refused."""
+        if isinstance(value, bool) and info.field_name and _numeric_only(cls.model_fields[info.field_name].annotation):
+            raise ValueError("must be a number, not true/false")
+        return value
+
+
+def _numeric_only(annotation: Any) -> bool:
+    """Whether a field takes numbers and no booleans (int, float, int | None, Annotated[int, ...])."""
+    if get_origin(annotation) is Annotated:
+        return _numeric_only(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        return bool(members) and bool not in members and any(_numeric_only(a) for a in members) and \
+            all(_numeric_only(a) or a is str for a in members)
+    return annotation in (int, float)
 
 
 _QUANTITY = re.compile(r"^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+)?$")

@@ -10,13 +10,17 @@ hub client does.
    (the file vLLM downloads first): 401/403 means the token's account may not
    read that model (licence not accepted), 404 means no such model.
 
+3. `read_model_config`: `GET <endpoint>/<id>/resolve/<revision>/config.json` (with the token when there is
+   one): the shape of a model the catalogue does not know (catalog/model_shapes.py parses it), during
+   `pulumi preview` and `up` (rules/hub.py `read_shapes`, called from components/hub_access.py).
+
 Messages never contain the token. This module must not import Pulumi.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 import requests
 
@@ -42,10 +46,16 @@ class HubUnreachable(Exception):
     """The hub (or mirror) could not be asked at all."""
 
 
-def _request(session: requests.Session, method: str, url: str, token: str, timeout: float) -> requests.Response:
+class ConfigNotReadable(Exception):
+    """The hub answered, but not with the model's config.json (HTTP status in the message)."""
+
+
+def _request(session: requests.Session, method: str, url: str, token: str | None, timeout: float,
+             allow_redirects: bool = False) -> requests.Response:
     try:
         return session.request(
-            method, url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout, allow_redirects=False,
+            method, url, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=timeout,
+            allow_redirects=allow_redirects,
         )
     except requests.exceptions.ProxyError as error:
         raise HubUnreachable(f"the proxy refused or failed the request to {url} ({type(error).__name__}); {_PROXY_HINT}") from None
@@ -91,3 +101,27 @@ def check_token(
             else:
                 problems.append(TokenProblem(model, f"unexpected HTTP {status} from {url}"))
         return problems
+
+
+def read_model_config(model_id: str, token: str | None = None, endpoint: str = "https://huggingface.co",
+                      revision: str | None = None, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> dict[str, Any]:
+    """The model's config.json from the hub (or mirror), as vLLM downloads it first.
+
+    Raises `HubUnreachable` when the endpoint cannot be reached, `ConfigNotReadable` when it answers otherwise
+    (gated without access, no such model, not JSON).
+    """
+    url = f"{endpoint.rstrip('/')}/{model_id}/resolve/{revision or 'main'}/config.json"
+    with requests.Session() as session:
+        # The hub redirects resolve/ to its CDN (or a LFS host); follow, as vLLM's downloader does.
+        answer = _request(session, "GET", url, token, timeout, allow_redirects=True)
+    if answer.status_code != 200:
+        reason = {401: "gated: the token cannot read it", 403: "gated: the token cannot read it",
+                  404: "not found"}.get(answer.status_code, "unexpected answer")
+        raise ConfigNotReadable(f"HTTP {answer.status_code} from {url} ({reason})")
+    try:
+        config = answer.json()
+    except ValueError:
+        raise ConfigNotReadable(f"{url} is not JSON") from None
+    if not isinstance(config, dict):
+        raise ConfigNotReadable(f"{url} is not a JSON object")
+    return config

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from .. import naming
 from ..catalog.kserve import KServeRelease
+from ..catalog.serving_stacks import image_platforms
 from ..config.canary import CanaryConfig
 from ..config.model import ModelConfig
 from ..config.stack import StackConfig
@@ -49,6 +50,14 @@ def canary_issues(
 ) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     serverless = config.kserve.serverless
+    if canary.image is not None:
+        platforms = image_platforms(canary.image)
+        if platforms is not None and config.platform not in platforms:
+            built = ", ".join(sorted(platforms)) if platforms else "another vendor's accelerators (CUDA/ROCm)"
+            issues.append(ConfigIssue(
+                f"{path}.canary.image", f"is built for {built}, but the model runs on {config.platform} (platform): "
+                f"the canary pod would fail to start on those nodes; allowed: an image of this model's serving "
+                f"stack for {config.platform}", canary.image))
     if not serverless and not release.supports_spec_canary:
         issues.append(ConfigIssue(
             f"{path}.canary", f"{release.raw_mode} mode has no canary before KServe v0.20 (spec.canary); use "

@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Iterable
 
-from ..catalog.platforms import COMMON_ENV
+from ..catalog.platforms import SERVER_ENV
 from ..catalog.serving_stacks import BUILT_IN_BACKENDS, STACKS, ServingStack
 from ..config.runtimes import RESERVED_PORTS, CustomRuntimeConfig
 from ..config.stack import StackConfig
@@ -57,7 +57,7 @@ def custom_stack(custom: CustomRuntimeConfig, index: int) -> ServingStack:
         command=tuple(custom.command),
         model_positional=False,
         args=tuple(custom.args),
-        env=MappingProxyType({**COMMON_ENV, **custom.env}),
+        env=MappingProxyType({**SERVER_ENV, **custom.env}),
         rejected_args=MappingProxyType({}),
         rejected_env=MappingProxyType({}),
         openai_path=custom.openai_base_path,

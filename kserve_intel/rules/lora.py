@@ -237,10 +237,12 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
     """The adapter plan of one model (or its canary); rules that need the stack and the base.
 
     `sources` looks up resolved registry sources by config path (registry.Resolution.of);
-    `why_not` says why storage_uris is False (why_not_storage_uris). With `hub_mirror` (hfEndpoint) hub
-    adapters are downloaded by vLLM, which reads HF_ENDPOINT: KServe's storage initializer gets no
-    HF_ENDPOINT (its credential builder passes only HF_TOKEN, pkg/credentials/hf/hf_secret.go v0.16-v0.20)
-    and would download from huggingface.co, bypassing the mirror."""
+    `why_not` says why storage_uris is False (why_not_storage_uris). With `hub_mirror` (hfEndpoint, before
+    KServe v0.20) hub adapters are downloaded by vLLM, which reads HF_ENDPOINT: KServe's storage initializer
+    gets no HF_ENDPOINT from its credential builder (only HF_TOKEN, pkg/credentials/hf/hf_secret.go
+    v0.16-v0.20), and before v0.20 no InferenceService can name the ClusterStorageContainer that would carry
+    it (predictor.storageContainerName). From v0.20 the caller passes no `hub_mirror`: builders/downloads.py
+    gives the storage initializer the mirror through that container."""
     hub_storage = storage_uris and hub_mirror is None
     if not adapters:
         if limits is not None:
@@ -283,12 +285,14 @@ def resolve(path: str, adapters: list[AdapterConfig], limits: LoraLimitsConfig |
             issues.append(ConfigIssue(f"{where}.baseModel", f"must be the model's served name ({served}): vLLM "
                                       "ignores any other base_model_name silently", adapter.base_model))
         if not hub_storage and adapter.revision is not None:
-            mirror = (f" (hfEndpoint {hub_mirror} is a mirror, which only vLLM's download uses)" if storage_uris
-                      else "")
+            mirror = (f" (hfEndpoint {hub_mirror} is a mirror, and before KServe v0.20 only vLLM's download can "
+                      "be given it: no predictor.storageContainerName)" if storage_uris
+                      else f" ({why_not})" if why_not else "")
             issues.append(ConfigIssue(f"{where}.revision", f"cannot be pinned: vLLM downloads adapters itself here"
                                       f"{mirror} (without a revision); allowed: KServe v0.16+ without localCache "
-                                      "and without an hfEndpoint mirror (the storage initializer downloads "
-                                      "hf://<id>:<revision>), or no revision", adapter.revision))
+                                      "(v0.20+ with an hfEndpoint mirror; not on a Standard-mode canary), where "
+                                      "the storage initializer downloads hf://<id>:<revision>, or no revision",
+                                      adapter.revision))
         if adapter.source is not None:
             resolved = sources(f"{where}.source") if sources is not None else None
             if not storage_uris:

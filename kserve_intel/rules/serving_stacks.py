@@ -9,9 +9,12 @@ from typing import Iterable, Mapping
 
 from ..catalog.platforms import PlatformProfile
 from ..catalog.serving_stacks import BUILT_IN_BACKENDS, STACKS, ServingStack, default_stack, offered, software_release
+from ..catalog.options import PLATFORM_VALUES
+from ..config.reserved import RESERVED_ARGS, RESERVED_VLLM_ONLY
 from ..config.stack import StackConfig
 from ..errors import ConfigIssue
 from .custom_runtimes import custom_stacks
+from .flags import read_args
 
 
 def available(config: StackConfig) -> Mapping[str, ServingStack]:
@@ -94,30 +97,58 @@ def _backend_issue(config: StackConfig, key: str, backend: str) -> ConfigIssue |
                        "runtime under runtimes.custom)", backend)
 
 
-def _arg_issues(stack: ServingStack, source: str, args: list[str]) -> Iterable[ConfigIssue]:
-    seen: set[str] = set()
-    for arg in args:
-        flag = arg.split("=", 1)[0]
-        if stack.repeatable_args is not None and flag.startswith("-"):
-            if flag in seen and flag not in stack.repeatable_args:
-                yield ConfigIssue(f"{source}.extraArgs", f"{flag} is given twice; {stack.server}'s launcher refuses a "
-                                  "repeated option (give it once)", arg)
-            seen.add(flag)
-        if stack.known_args is None:  # vLLM: the flags its version dropped
-            reason = stack.rejects_arg(arg)
-            if reason:
-                yield ConfigIssue(f"{source}.extraArgs", f"{flag} is not accepted by serving stack {stack.name} "
-                                  f"({stack.server}): {reason}", arg)
+def reserved_options(stack: ServingStack) -> dict[str, tuple[str, str]]:
+    """Option key -> (the reserved spelling, the config key to use instead), for the stack's parser."""
+    table = stack.options
+    reserved = dict(stack.reserved_args) if stack.backend != "vllm" else {**RESERVED_ARGS, **RESERVED_VLLM_ONLY}
+    found: dict[str, tuple[str, str]] = {}
+    for spelling, use in reserved.items():
+        option = table.by_spelling(spelling) if table is not None else None
+        if option is not None:
+            found.setdefault(option.key, (spelling, use))
+    return found
+
+
+def _arg_issues(stack: ServingStack, platform: str, source: str, args: list[str]) -> Iterable[ConfigIssue]:
+    """extraArgs read as the stack's server reads them (rules/flags.py): one issue per problem."""
+    key = f"{source}.extraArgs"
+    table = stack.options
+    if table is None:  # a custom runtime: its server is not known; the program's own options stay its own
+        for arg in args:
+            flag = arg.split("=", 1)[0].replace("_", "-")
+            if flag in RESERVED_ARGS:
+                yield ConfigIssue(key, f"{flag} is set by the program; use {RESERVED_ARGS[flag]} instead", arg)
+        return
+    gone = {arg for arg in args if arg.startswith("-") and stack.rejects_arg(arg)}
+    read = read_args(table, args, stack.extra_known_args)
+    for problem in read.problems:
+        if problem.arg in gone:
+            flag = problem.arg.split("=", 1)[0]
+            yield ConfigIssue(key, f"{flag} is not accepted by serving stack {stack.name} ({stack.server}): "
+                              f"{stack.rejects_arg(problem.arg)}", problem.arg)
+        else:
+            yield ConfigIssue(key, f"{problem.message} (serving stack {stack.name})", problem.arg)
+    reserved = reserved_options(stack)
+    for given in read.options:
+        name = given.written.split("=", 1)[0]
+        if given.option.key in reserved:
+            spelling, use = reserved[given.option.key]
+            if name in (spelling, given.option.key):
+                what = name
+            elif name == given.spelling:
+                what = f"{name} ({stack.server}'s alias of {spelling})"
+            elif given.spelling in (spelling, given.option.key):
+                what = f"{name} (read by {stack.server} as {given.spelling})"
+            else:
+                what = f"{name} (read by {stack.server} as {given.spelling}, i.e. {spelling})"
+            yield ConfigIssue(key, f"{what} is set by the program for serving stack {stack.name}; use {use} instead",
+                              given.shown)
             continue
-        if not flag.startswith("-"):
-            continue  # a value of the option before it
-        if flag in stack.reserved_args:
-            yield ConfigIssue(f"{source}.extraArgs", f"{flag} is set by the program for serving stack {stack.name}; "
-                              f"use {stack.reserved_args[flag]} instead", arg)
-        elif flag not in stack.known_args:
-            yield ConfigIssue(f"{source}.extraArgs", f"{flag} is not an option of {stack.server} (serving stack "
-                              f"{stack.name}; options are spelled as its launcher does, e.g. "
-                              f"{', '.join(list(stack.known_args)[:3])})", arg)
+        allowed = PLATFORM_VALUES.get((platform, given.option.dest)) if stack.backend == "vllm" else None
+        if allowed is not None and given.value is not None and not (given.dotted or given.refused) and \
+                not allowed.allows(given.value):
+            yield ConfigIssue(key, f"{given.spelling} {given.value} is not accepted on {platform}; allowed: "
+                              f"{allowed.describe()} ({allowed.why})", given.shown)
 
 
 def serving_stack_checks(config: StackConfig) -> Iterable[ConfigIssue]:
@@ -139,18 +170,22 @@ def serving_stack_checks(config: StackConfig) -> Iterable[ConfigIssue]:
             return
     if config.gaudi_software is not None and not platform.startswith("gaudi"):
         yield ConfigIssue("gaudiSoftware", f"has no effect on {platform}; remove it", config.gaudi_software)
+    resolvable = True
     for i, model in enumerate(config.models):
         if model.serving_stack is not None and model.serving_stack not in names:
             yield ConfigIssue(f"models[{i}].servingStack", allowed, model.serving_stack)
+            resolvable = False
             continue
         if model.backend is not None:
             issue = _backend_issue(config, f"models[{i}].backend", model.backend)
             if issue:
                 yield issue
+                resolvable = False
                 continue
             if model.serving_stack is not None and not _means(STACKS[model.serving_stack], model.backend):
                 yield ConfigIssue(f"models[{i}].servingStack", f"runs {STACKS[model.serving_stack].backend}, not "
                                   f"models[{i}].backend {model.backend}; set one of the two", model.serving_stack)
+                resolvable = False
                 continue
         stack = resolve_model(config, model)
         for source, args, env in (
@@ -158,7 +193,7 @@ def serving_stack_checks(config: StackConfig) -> Iterable[ConfigIssue]:
             (f"models[{i}].canary", (model.canary.extra_args or []) if model.canary else [],
              (model.canary.env or {}) if model.canary else {}),
         ):
-            yield from _arg_issues(stack, source, args)
+            yield from _arg_issues(stack, platform, source, args)
             for key in env:
                 if key in stack.rejected_env:
                     yield ConfigIssue(f"{source}.env", f"{key} is not read by serving stack {stack.name} "
@@ -166,23 +201,41 @@ def serving_stack_checks(config: StackConfig) -> Iterable[ConfigIssue]:
                 elif key in stack.reserved_env:
                     yield ConfigIssue(f"{source}.env", f"{key} is set by the program for serving stack "
                                       f"{stack.name}; use {stack.reserved_env[key]} instead", key)
+    if resolvable and platform.startswith("gaudi"):
+        yield from gaudi_software_issues(config)
+
+
+def gaudi_software_issues(config: StackConfig) -> Iterable[ConfigIssue]:
+    """A stack in use that the declared nodes cannot run: its pods would fail on them, so it is refused, naming
+    the key that chose the stack and gaudiSoftware."""
+    declared = config.gaudi_software
+    if not declared:
+        return
+    wide = resolve(config)
+    for stack in in_use(config):
+        if not stack.gaudi_software or software_release(declared) == software_release(stack.gaudi_software):
+            continue
+        users = [i for i, m in enumerate(config.models) if resolve_model(config, m).name == stack.name]
+        if stack.name == wide.name and (not users or any(not (config.models[i].serving_stack or
+                                                              config.models[i].backend) for i in users)):
+            key = "servingStack" if config.serving_stack else "backend" if config.backend else "gaudiSoftware"
+        else:
+            i = users[0]
+            key = f"models[{i}].servingStack" if config.models[i].serving_stack else f"models[{i}].backend"
+        matching = [s.name for s in offered(config.platform, stack.backend)
+                    if s.gaudi_software and software_release(s.gaudi_software) == software_release(declared)]
+        allowed = (f"pick {', '.join(matching)} (built for {software_release(declared)})" if matching else
+                   f"use another backend: no {stack.backend} stack is built for Gaudi software "
+                   f"{software_release(declared)}")
+        yield ConfigIssue(key, f"runs serving stack {stack.name}, built for Gaudi software {stack.gaudi_software} "
+                          f"(driver, firmware and Gaudi operator), but gaudiSoftware says the nodes run {declared}: "
+                          f"its pods would fail on those nodes; allowed: nodes upgraded and gaudiSoftware set to match, "
+                          f"or {allowed}", stack.name)
 
 
 def serving_stack_warnings(config: StackConfig) -> list[str]:
-    """What `pulumi up` warns about: a stack in use that the declared nodes cannot run."""
-    declared = config.gaudi_software
+    """What `pulumi up` says whenever a model runs a stack with a warning of its own (upstream's maintenance mode)."""
     warnings = []
-    for stack in in_use(config):
-        if declared and stack.gaudi_software and software_release(declared) != software_release(stack.gaudi_software):
-            users = [f"models[{i}]" for i, m in enumerate(config.models) if resolve_model(config, m).name == stack.name]
-            chosen = "servingStack" if stack.name == resolve(config).name else " and ".join(f"{u}.servingStack" for u in users)
-            warnings.append(
-                f"{chosen} {stack.name} needs Gaudi software {stack.gaudi_software} (driver, firmware and "
-                f"Gaudi operator) but gaudiSoftware says the nodes run {declared}; its pods will fail on those "
-                f"nodes. Upgrade the nodes or pin the stack that matches them: "
-                + ", ".join(s.name for s in offered(config.platform)
-                            if s.gaudi_software and software_release(s.gaudi_software) == software_release(declared))
-            )
     for stack in in_use(config):
         if stack.warning:
             users = [f"models[{i}]" for i, m in enumerate(config.models) if resolve_model(config, m).name == stack.name]

@@ -24,14 +24,20 @@ from offline.engine import evaluate
 from tests.e2e.test_stacks import api_path, subset_mismatches
 
 VERSION = "v0.13.0"
-MODEL = "Qwen/Qwen2.5-7B-Instruct"  # open (no token), in the catalogue
+MODEL = "Qwen/Qwen3-1.7B"  # open (no token), in the catalogue
 # Small pods so many fit on the three fake Xeon nodes (the profile's 32 CPUs would take a node per 8 pods).
 SMALL = {"requests": {"cpu": "4", "memory": "16Gi"}, "limits": {"cpu": "4", "memory": "16Gi"}}
+
+
+def small(name: str, **extra: Any) -> dict[str, Any]:
+    """A model that runs in SMALL (the capacity rule: 3.2 GiB of weights + 8 GiB KV + runtime), served by its name."""
+    return {"id": MODEL, "name": name, "servedModelName": name, "resources": SMALL,
+            "env": {"VLLM_CPU_KVCACHE_SPACE": "8"}, **extra}
 HANG_GUARD = 600  # seconds: a command still running then has hung (the test fails with TimeoutExpired)
 
 
 def fault_config(namespace: str, names: list[str], **extra: Any) -> dict[str, Any]:
-    models = extra.pop("models", None) or [{"id": MODEL, "name": n, "resources": SMALL} for n in names]
+    models = extra.pop("models", None) or [small(n) for n in names]
     return {"platform": "xeon", "kserve": {"version": VERSION, "install": False}, "namespace": namespace,
             "storage": {"size": "1Gi"}, "models": models, **extra}
 
@@ -163,8 +169,8 @@ def test_interrupted_up_converges_after_the_documented_recovery(env, sig) -> Non
 def test_a_model_that_never_becomes_ready_fails_alone_with_what_to_run(env) -> None:
     cluster, cli = env
     stack, ns = "e2e-never-ready", "faults-never-ready"
-    models = [{"id": MODEL, "name": n, "resources": SMALL} for n in ("ok-0", "ok-1")]
-    models.append({"id": MODEL, "name": "broken", "resources": SMALL, "readyTimeoutMinutes": 1})
+    models = [small(n) for n in ("ok-0", "ok-1")]
+    models.append(small("broken", readyTimeoutMinutes=1))
     config = fault_config(ns, [], models=models)
     cli.init(stack, config)
     cluster.configure_pods(never_ready_isvcs={"broken"})  # its pods stay unready, as a model that cannot load

@@ -231,10 +231,11 @@ BACKENDS = {
     "storage": {"size": "20Gi"},
     "networkPolicy": {"enabled": True},
     "models": [
-        {"id": "Qwen/Qwen3-1.7B", "name": "q-vllm"},
+        # Served names are unique across models; TGI serves under the id, the others under their names.
+        {"id": "Qwen/Qwen3-1.7B", "name": "q-vllm", "servedModelName": "q-vllm"},
         {"id": "Qwen/Qwen3-1.7B", "name": "q-tgi", "backend": "tgi"},
-        {"id": "Qwen/Qwen3-1.7B", "name": "q-ovms", "backend": "ovms"},
-        {"id": "Qwen/Qwen3-1.7B", "name": "q-own", "backend": "own"},
+        {"id": "Qwen/Qwen3-1.7B", "name": "q-ovms", "servedModelName": "q-ovms", "backend": "ovms"},
+        {"id": "Qwen/Qwen3-1.7B", "name": "q-own", "servedModelName": "q-own", "backend": "own"},
     ],
     "runtimes": {"custom": [{"name": "own", "image": "registry.local/own-server:1.0", "platforms": ["xeon"],
                              "args": ["--model", "$(MODEL_ID)", "--listen", "0.0.0.0:8081"], "port": 8081,
@@ -267,7 +268,7 @@ def test_backends_reach_kserve_and_each_model_runs_its_own_runtime(env) -> None:
     assert tgi["args"][5:9] == ["--model-id", "Qwen/Qwen3-1.7B", "--num-shard", "1"]
     ovms = _predictor_container(cluster, "intel-backends", "q-ovms")
     assert ovms["image"] == STACKS["ovms-2026.3"].image and "command" not in ovms
-    assert ovms["args"][-4:] == ["--source_model", "OpenVINO/Qwen3-1.7B-int4-ov", "--model_name", "Qwen/Qwen3-1.7B"]
+    assert ovms["args"][-4:] == ["--source_model", "OpenVINO/Qwen3-1.7B-int4-ov", "--model_name", "q-ovms"]
     assert ovms["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
     own = _predictor_container(cluster, "intel-backends", "q-own")
     assert own["ports"][0]["containerPort"] == 8081 and own["readinessProbe"]["httpGet"]["port"] == 8081

@@ -26,8 +26,10 @@ from engine.localcluster import LocalCluster, build_engine
 from tests.e2e.pulumi_cli import ROOT, PulumiCLI
 
 VERSION = "v0.13.0"
-MODEL = "Qwen/Qwen2.5-7B-Instruct"
+MODEL = "Qwen/Qwen3-1.7B"
 SMALL = {"requests": {"cpu": "4", "memory": "16Gi"}, "limits": {"cpu": "4", "memory": "16Gi"}}
+# What makes the model fit SMALL (the capacity rule): 8 GiB of KV cache beside 3.2 GiB of weights.
+SMALL_ENV = {"VLLM_CPU_KVCACHE_SPACE": "8"}
 READY_DELAY = 20
 PARALLEL = re.search(r"^PARALLEL \?= (\d+)$", (ROOT / "Makefile").read_text(), re.M).group(1)  # what `make up` passes
 
@@ -35,7 +37,8 @@ PARALLEL = re.search(r"^PARALLEL \?= (\d+)$", (ROOT / "Makefile").read_text(), r
 def scale_config(namespace: str, count: int) -> dict[str, Any]:
     return {"platform": "xeon", "kserve": {"version": VERSION, "install": False}, "namespace": namespace,
             "storage": {"size": "1Gi"},
-            "models": [{"id": MODEL, "name": f"m{i}", "resources": SMALL} for i in range(count)]}
+            "models": [{"id": MODEL, "name": f"m{i}", "servedModelName": f"m{i}", "resources": SMALL, "env": SMALL_ENV}
+                       for i in range(count)]}
 
 
 @pytest.fixture(scope="module")
