@@ -27,7 +27,7 @@ CONFIG = {
     "namespace": NS,
     "autoscaling": {"enabled": False},
     "storage": {"size": "100Gi", "accessMode": "ReadWriteMany", "retainOnDestroy": False},
-    "models": [{"id": "Qwen/Qwen2.5-7B-Instruct", "name": MODEL, "nodes": 2, "tensorParallelSize": 8}],
+    "models": [{"id": "Qwen/Qwen2.5-7B-Instruct", "name": MODEL, "nodes": 2, "tensorParallelSize": 4}],
 }
 
 
