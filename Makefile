@@ -14,7 +14,8 @@ SET    ?=
 URL    ?=
 TOKEN  ?=
 SMOKE_ARGS ?=
-# make up ADOPT=1: adopt the namespace and model caches a previous destroy retained.
+# make up ADOPT=1: also take back this stack's objects kept by a version before owner stamps (KSERVE_INTEL_ADOPT=retained,
+# docs/shared-clusters.md); what it kept since carries its stamp and needs nothing.
 ADOPT  ?=
 # Resource operations Pulumi runs at once. Its default is 4 per CPU (8 on 2 cores), and each model's await
 # holds one for the model's whole load, so more models than that would roll out in waves (docs/troubleshooting.md).
@@ -42,7 +43,7 @@ help:
 	@echo "make scale                   50 models on one stack on the local cluster (not in make e2e)"
 	@echo "make preview|up|destroy STACK=xeon   run Pulumi against your cluster, or the local one when none is configured"
 	@echo "make down STACK=xeon         destroy the stack and stop the local cluster"
-	@echo "make up STACK=xeon ADOPT=1   up after a destroy: adopt the retained namespace and model caches"
+	@echo "make up STACK=xeon ADOPT=1   also take back objects this stack kept before owner stamps (caches, namespace)"
 	@echo "make smoke STACK=xeon [URL=http://host/v1] [TOKEN=...]   chat + completion against every model"
 
 # Each venv is built once per machine under ~/.cache/kserve-intel/venvs (keyed by its pinned requirements) and

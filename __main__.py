@@ -4,10 +4,11 @@ import pulumi
 
 from kserve_intel.rules.capacity import capacity_output
 from components import (IntelRuntimes, KServeOperator, LocalModelCaches, ModelDeployment, ModelNamespace, Monitoring,
-                        NetworkIsolation, ServingDependencies, TrafficRoutes, images_output, pin_images,
-                        read_stack_plan, verify_hub_access)
+                        NetworkIsolation, ServingDependencies, TrafficRoutes, check_ownership, images_output,
+                        pin_images, read_stack_plan, verify_hub_access)
 
 plan = read_stack_plan()  # every config error is reported here, before any resource
+plan = check_ownership(plan)  # preview and up: `auto` resolved, nothing of anyone else's touched (or one refusal)
 plan = pin_images(plan)  # preview and up: every image resolved to its digest (a missing tag stops here)
 verify_hub_access(plan)  # `pulumi up` only: the token can read every gated model
 dependencies = ServingDependencies("serving-dependencies", plan)  # Knative / KEDA when configured

@@ -13,11 +13,13 @@ from .model_deployment import ModelDeployment
 from .model_namespace import ModelNamespace
 from .monitoring import Monitoring
 from .network_isolation import NetworkIsolation
+from .ownership import check_ownership
 from .serving_dependencies import ServingDependencies
 from .stack_config import read_stack_plan
 from .traffic import TrafficRoutes
 
 __all__ = [
     "IntelRuntimes", "KServeOperator", "LocalModelCaches", "ModelDeployment", "ModelNamespace", "Monitoring",
-    "NetworkIsolation", "ServingDependencies", "TrafficRoutes", "images_output", "pin_images", "read_stack_plan", "verify_hub_access",
+    "NetworkIsolation", "ServingDependencies", "TrafficRoutes", "check_ownership", "images_output", "pin_images",
+    "read_stack_plan", "verify_hub_access",
 ]

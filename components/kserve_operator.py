@@ -18,8 +18,8 @@ class KServeOperator(pulumi.ComponentResource):
     model cache). Anything that creates KServe objects
     depends on this component, so `pulumi destroy` removes those objects while
     the controller still runs to clear their finalizers, and the CRDs last.
-    With `kserve.install: false` it registers nothing and uses the KServe
-    already in the cluster.
+    When the stack uses the cluster's KServe (`kserve.install: false`, or `auto`
+    that found one) it registers nothing.
     """
 
     controller: pulumi.Resource | None
@@ -31,14 +31,14 @@ class KServeOperator(pulumi.ComponentResource):
         kserve = plan.config.kserve
         self.controller = None
         self.local_model = None
-        if not kserve.install:
+        if not plan.install_kserve:
             self.register_outputs({"installed": False, "version": plan.release.tag})
             return
 
         # Children wait for what the component waits for (Knative, KEDA).
         child = child_options(self, opts)
         prerequisites: list[pulumi.Resource] = []
-        if kserve.cert_manager == "install":
+        if plan.install_cert_manager:
             cm_namespace = apply(build.cert_manager_namespace(), child)
             cm_pull = image_pull_secret(plan, build.CERT_MANAGER_NAMESPACE, child_options(self, opts, cm_namespace))
             cert_manager = helm_release(build.cert_manager_release(plan),

@@ -11,8 +11,11 @@ import pulumi_kubernetes as k8s
 
 from kserve_intel.builders.helm import HelmRelease
 from kserve_intel.builders.images import needs_pull_secret, pull_secret
+from kserve_intel.builders.ownership import adopted_name, helm_description, leftovers, stamp
 from kserve_intel.plan import StackPlan
 from kserve_intel.rules.images import docker_config
+
+from .namespace_guard import NamespaceGuard
 
 _TYPED = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,
@@ -50,8 +53,39 @@ def resource_name(manifest: dict[str, Any]) -> str:
     return f"{kind}-{namespace}-{meta['name']}" if namespace else f"{kind}-{meta['name']}"
 
 
+class _Ownership:
+    """The stack's owner stamp and what it adopted, set once by `use_ownership` before any resource."""
+
+    owner = ""
+    adopted: frozenset[str] = frozenset()
+
+
+def use_ownership(plan: StackPlan) -> None:
+    """Every object `apply` and `helm_release` register from now on carries `plan.owner`'s stamp."""
+    _Ownership.owner = plan.owner
+    _Ownership.adopted = plan.adopted
+
+
 def apply(manifest: dict[str, Any], opts: pulumi.ResourceOptions, **extra: Any) -> pulumi.CustomResource:
-    """Register one object; `extra` adds inputs the manifest cannot carry (secrets)."""
+    """Register one object, stamped with the stack's owner; `extra` adds inputs the manifest cannot carry (secrets).
+
+    An object the stack adopted (`adopt`) is never deleted (`retain_on_delete`). A Namespace is registered with
+    `retain_on_delete` and a NamespaceGuard, which deletes it on destroy only when nothing else is left in it;
+    the guard is what is returned, so that everything put into the namespace depends on it and goes first.
+    """
+    adopted = adopted_name(manifest) in _Ownership.adopted
+    namespace = manifest["kind"] == "Namespace" and manifest["apiVersion"] == "v1"
+    if adopted or namespace:
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True))
+    registered = _register(stamp(manifest, _Ownership.owner, adopted), opts, **extra)
+    if not namespace or adopted:
+        return registered
+    name = manifest["metadata"]["name"]
+    return NamespaceGuard(f"namespace-guard-{name}", name, _Ownership.owner, leftovers(manifest),
+                          opts=pulumi.ResourceOptions(parent=opts.parent, depends_on=[registered]))
+
+
+def _register(manifest: dict[str, Any], opts: pulumi.ResourceOptions, **extra: Any) -> pulumi.CustomResource:
     key = (manifest["apiVersion"], manifest["kind"])
     body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
     name = resource_name(manifest)
@@ -84,6 +118,8 @@ def helm_release(spec: HelmRelease, opts: pulumi.ResourceOptions) -> k8s.helm.v3
         values=spec.values,
         create_namespace=False,
         cleanup_on_fail=True,
+        # The owner stamp of a release (Helm stores the description with each revision).
+        description=helm_description(_Ownership.owner),
         timeout=spec.timeout_minutes * 60,
         opts=opts,
     )

@@ -55,7 +55,8 @@ class ModelDeployment(pulumi.ComponentResource):
                 self, opts, *needs,
                 custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout,
                                                       delete=f"{delete_timeout_minutes(plan)}m"),
-                hooks=pulumi.ResourceHookBinding(on_error=[_explain_failure(model)]),
+                hooks=pulumi.ResourceHookBinding(on_error=[_explain_failure(
+                    model, None if plan.config.runtimes.configure_intel else served_by(plan, model))]),
             ),
         )
         # KEDA before KServe v0.15: our ScaledObject drives the predictor Deployment.
@@ -97,7 +98,7 @@ class ModelDeployment(pulumi.ComponentResource):
         return summary
 
 
-def _explain_failure(model: ModelPlan) -> pulumi.ErrorHook:
+def _explain_failure(model: ModelPlan, external_runtime: str | None = None) -> pulumi.ErrorHook:
     """An error hook that logs, beside the provider's error, which model failed, why and what to run next.
 
     The provider's own text (pulumi-kubernetes 4.25.0, pkg/await) names the object and says "timed out
@@ -108,7 +109,7 @@ def _explain_failure(model: ModelPlan) -> pulumi.ErrorHook:
     unique in the stack because model names are.
     """
     def explain(args: pulumi.ErrorHookArgs) -> bool:
-        message = not_ready_message(model, args.failed_operation, list(args.errors))
+        message = not_ready_message(model, args.failed_operation, list(args.errors), external_runtime)
         if message:
             pulumi.log.error(message)
         return False

@@ -18,7 +18,7 @@
 set -euo pipefail
 ENGINE_DIR="$(cd "$(dirname "$0")" && pwd)"
 CACHE_ROOT="${KSERVE_INTEL_ENGINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kserve-intel/engine}"
-ALL=(pulumi provider kubernetes etcd kwok kserve-v0.20 kserve-v0.13 registry)
+ALL=(pulumi provider kubernetes etcd kwok kserve-v0.20 kserve-v0.15 kserve-v0.13 registry)
 COMPONENTS=("${@:-${ALL[@]}}")
 JOBS="${ENGINE_JOBS:-2}"
 export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}" GOTOOLCHAIN=local

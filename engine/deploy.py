@@ -9,7 +9,8 @@ Otherwise the command goes to the local simulated cluster (engine/localcluster.p
 KServe controller, fake nodes, no containers). It is started in the background when it is not running, one
 per KServe release, under `.local-cluster/kserve-<version>/`, and reused by the next command; its Pulumi
 state lives beside it. Pulumi runs there in a project folder whose stack file is the committed one with the
-local cluster's adaptations (KServe is already installed there; the hub cannot be reached), printed once.
+local cluster's adaptations (the hub cannot be reached; a pinned `kserve.install: true` becomes `auto`, which
+finds the KServe already running there), printed once.
 `make down` destroys the stack and stops every local cluster.
 
     python -m engine.deploy up --stack xeon [--parallel 64] [--adopt]
@@ -48,6 +49,11 @@ WITH_ENGINE = str(ENGINE_DIR / "with-engine.sh")
 # The passphrase of the local cluster's own state when the stack file brings no encryption salt of its own.
 LOCAL_PASSPHRASE = "kserve-intel-local-cluster"
 START_TIMEOUT_SECONDS = 600
+# `make up ADOPT=1`: the program's ownership look (components/ownership.py) takes back this stack's objects that
+# carry no owner stamp yet (left by a version before stamps); objects stamped by this stack (retained caches and
+# namespaces) are its own without it. Provider 4.25 re-applies over an existing object (server-side apply); from
+# 4.29 that needs PULUMI_K8S_UPSERT_EXISTING_OBJECTS, which 4.25 does not read.
+ADOPT_ENV = {"KSERVE_INTEL_ADOPT": "retained", "PULUMI_K8S_UPSERT_EXISTING_OBJECTS": "true"}
 NOTICE = ("no cluster configured: deploying to the local simulated cluster — fake nodes, no containers run; "
           "set KUBECONFIG to use your own")
 
@@ -101,12 +107,13 @@ def local_config(document: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     config = doc.setdefault("config", {})
     kserve = dict(config.get(f"{PROJECT}:kserve") or {})
     changed = []
-    if kserve.get("install", True) is not False:
-        changed.append("kserve.install=false (KServe runs there already)")
-    kserve["install"] = False
-    for key in ("certManager", "certManagerVersion"):
-        kserve.pop(key, None)
-    config[f"{PROJECT}:kserve"] = kserve
+    # KServe runs there already, not installed by this stack: `auto` (the default) finds and uses it; a pinned
+    # `install: true` would be refused by the ownership look (its namespace is not the stack's).
+    if kserve.get("install") is True:
+        changed.append("kserve.install=auto (KServe runs there already; `true` would be refused: it is not this "
+                       "stack's)")
+        kserve["install"] = "auto"
+        config[f"{PROJECT}:kserve"] = kserve
     # The token check of `up` cannot reach the hub from here; without a token there is nothing to check (and the
     # program refuses validateToken without hfToken).
     if f"{PROJECT}:hfToken" in config and config.get(f"{PROJECT}:validateToken", True) is not False:
@@ -261,7 +268,7 @@ def run_pulumi(command: str, stack: str, cwd: Path, env: dict[str, str] | None, 
     elif command == "up":
         args = ["up", *policy] + (["--yes", "--skip-preview"] if not sys.stdin.isatty() else [])
         if adopt:
-            env = {**(env or os.environ), "PULUMI_K8S_UPSERT_EXISTING_OBJECTS": "true"}
+            env = {**(env or os.environ), **ADOPT_ENV}
     else:
         args = ["destroy"] + (["--yes"] if not sys.stdin.isatty() else [])
     return pulumi([*args, "--stack", stack, "--parallel", str(parallel)], cwd, env, check=False)

@@ -218,7 +218,8 @@ def kserve_wrapper(version: str) -> Path:
     raise ClusterError(f"no engine/kserve-*/component.sh pins KServe {version}")
 
 
-def build_engine(components: tuple[str, ...] = ("kubernetes", "etcd", "kwok", "kserve-v0.20", "kserve-v0.13")) -> Path:
+def build_engine(components: tuple[str, ...] = ("kubernetes", "etcd", "kwok", "kserve-v0.20", "kserve-v0.15",
+                                                "kserve-v0.13")) -> Path:
     """Run engine/build.sh (cached after the first time) and return its bin dir (its last line)."""
     out = subprocess.run([str(ENGINE_DIR / "build.sh"), *components], stdout=subprocess.PIPE, text=True)
     if out.returncode != 0:
@@ -869,7 +870,7 @@ class LocalCluster:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.localcluster", description=__doc__.split("\n")[0],
                                      epilog=EMULATION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--kserve", default="v0.20.0", help="KServe release (v0.20.0 or v0.13.0)")
+    parser.add_argument("--kserve", default="v0.20.0", help="KServe release (v0.20.0, v0.15.2 or v0.13.0)")
     parser.add_argument("--bin-dir", help="engine binaries (default: run engine/build.sh and use its last line)")
     parser.add_argument("--workdir", help="state and logs (default: a new temporary directory, removed at exit)")
     parser.add_argument("--ready-delay", type=float, default=0, help="seconds before a pod turns Ready")

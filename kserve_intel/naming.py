@@ -20,6 +20,19 @@ _HASH_LENGTH = 6
 PART_OF = "kserve-intel"
 MANAGED_BY = "pulumi"
 
+# The owner stamp on every object the stack creates: `<org>/<project>/<stack>` (builders/ownership.py). It is how a
+# later `preview`/`up` of any stack tells this stack's objects from everyone else's (online/cluster.py).
+OWNER_ANNOTATION = "kserve-intel/owner"
+# On an object the stack took over (`adopt:`): `destroy` forgets it instead of deleting it.
+ADOPTED_ANNOTATION = "kserve-intel/adopted"
+# A Helm release carries the stamp in its description (Helm keeps no annotations of its own).
+HELM_OWNER_PREFIX = "kserve-intel/owner="
+
+
+def owner_id(organization: str | None, project: str, stack: str) -> str:
+    """The stamp value: `<org>/<project>/<stack>` (`<project>/<stack>` without an organization)."""
+    return "/".join(p for p in (organization, project, stack) if p)
+
 
 def max_model_name_length(namespace: str) -> int:
     """Longest InferenceService name whose derived names stay valid."""

@@ -8,7 +8,7 @@ here and raise the same `ConfigError` as config validation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
@@ -29,6 +29,7 @@ from .rules.images import ImagePins, unresolved as unresolved_images
 from .rules.canary import CanaryPlan
 from .rules.local_model_cache import NodeGroupPlan, model_cache_issues, node_group_issues, node_group_plan
 from .rules.multinode import multinode_issues
+from .rules.ownership import Installs, default_installs
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,13 @@ class StackPlan:
     # How every image is applied (mirrors, digests): builders write `plan.applied_image(ref)`, never `ref` itself.
     # build_plan applies the config's mirrors and digests; components.image_pins resolves at preview/up.
     images: ImagePins = ImagePins()
+    # What the stack installs, `auto` resolved: as on an empty cluster until the ownership look
+    # (components/ownership.py, rules/ownership.py) resolves it from the cluster.
+    installs: Installs = Installs(kserve=True, cert_manager=True, knative=False, keda=False)
+    # The owner stamp on every object (`<org>/<project>/<stack>`, naming.owner_id); empty outside a Pulumi run.
+    owner: str = ""
+    # `adopt` names the ownership look took over: stamped as adopted and never deleted (retain_on_delete).
+    adopted: frozenset[str] = field(default_factory=frozenset)
 
     def applied_image(self, ref: str) -> str:
         """An image as the stack applies it: mirrored (`images.mirrors`) and pinned by digest when known."""
@@ -194,12 +202,20 @@ class StackPlan:
 
     @property
     def install_keda(self) -> bool:
-        return self.autoscaling_engine == "keda" and self.keda_config.install
+        return self.installs.keda
 
     @property
     def install_knative(self) -> bool:
-        kserve = self.config.kserve
-        return kserve.serverless and kserve.knative_source == "install"
+        return self.installs.knative
+
+    @property
+    def install_kserve(self) -> bool:
+        """This stack installs the KServe CRDs and controller (`kserve.install`, `auto` resolved)."""
+        return self.installs.kserve
+
+    @property
+    def install_cert_manager(self) -> bool:
+        return self.installs.cert_manager
 
     @property
     def runtime_name(self) -> str:
@@ -313,6 +329,7 @@ def build_plan(config: StackConfig, stack: str = "", shapes: Mapping[str, ModelS
         serving_stack=serving,
         runtimes=tuple(runtime_plans.values()),
         images=unresolved_images(config),
+        installs=default_installs(config),
     )
     unused_mirrors = list(charts.unused_issues(config.chart_repositories, installed_releases(plan)))
     if unused_mirrors:
@@ -514,9 +531,8 @@ def _resolve_model(index, model, config, max_tp, kserve_release, issues, warning
 def installed_releases(plan: StackPlan) -> list[str]:
     """Release names the stack installs, under the same conditions the components use."""
     releases: list[str] = []
-    kserve = plan.config.kserve
-    if kserve.install:
-        if kserve.cert_manager == "install":
+    if plan.install_kserve:
+        if plan.install_cert_manager:
             releases.append("cert-manager")
         releases += [plan.release.crd_chart, plan.release.controller_chart]
         if plan.local_model_cache is not None and plan.release.localmodel_separate_charts:

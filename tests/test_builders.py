@@ -282,6 +282,12 @@ def test_a_failed_model_is_named_with_what_to_run():
     assert "model qwen (Qwen/Qwen2.5-7B-Instruct) did not become Ready within 3 min" in created
     assert "(readyTimeoutMinutes; timed out waiting for the condition)" in created
     assert "kubectl -n models describe inferenceservice qwen" in created
+    assert "ClusterServingRuntime" not in created
+    # An application stack (runtimes.configureIntel false): the runtime another stack provides is named first.
+    app = not_ready_message(model, "create", ["... failed to fully initialize or become live: timed out waiting"],
+                            external_runtime="intel-vllm-xeon")
+    assert ("Its runtime, ClusterServingRuntime intel-vllm-xeon, comes from another stack (runtimes.configureIntel "
+            "is false): if `kubectl get clusterservingruntime intel-vllm-xeon` finds none, it is missing") in app
     refused = not_ready_message(model, "create", ['resource models/qwen was not successfully created by the '
                                                   'Kubernetes API server: Internal error occurred: failed calling '
                                                   'webhook "inferenceservice.kserve-webhook-server.defaulter"'])

@@ -80,8 +80,9 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "models": [{"id": "Qwen/Qwen2.5-7B-Instruct", "localCache": {"size": "30Gi"}}],
         "autoscaling": {"enabled": True, "engine": "keda", "maxReplicas": 2}, **ROUTES, "monitoring": MONITORING,
     }),
-    "gaudi-multinode-v020": ("gaudi", {
-        "kserve": {"version": "v0.20.0", "deploymentMode": "Standard"}, "autoscaling": {"enabled": False},
+    # Multi-node runs on v0.15.x only (catalog/kserve.py `multinode_broken`).
+    "gaudi-multinode-v015": ("gaudi", {
+        "kserve": {"version": "v0.15.2"}, "autoscaling": {"enabled": False},
         "models": [{"id": "meta-llama/Llama-3.1-405B-Instruct", "revision": REVISION}, "Qwen/Qwen2.5-7B-Instruct"],
         "storage": {"size": "1Ti", "accessMode": "ReadWriteMany"}, **ROUTES, "monitoring": MONITORING,
     }),
@@ -132,10 +133,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "models": ["Qwen/Qwen2.5-7B-Instruct", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"],
         **ROUTES, "monitoring": MONITORING,
     }),
-    "gaudi-two-stacks-multinode-v020": ("gaudi", {
+    "gaudi-two-stacks-multinode-v015": ("gaudi", {
         # Two Gaudi software generations in one stack: only without a gaudiSoftware that rules one out (issue 22).
         "gaudiSoftware": None,
-        "kserve": {"version": "v0.20.0", "deploymentMode": "Standard"}, "autoscaling": {"enabled": False},
+        "kserve": {"version": "v0.15.2"}, "autoscaling": {"enabled": False},
         "models": [{"id": "meta-llama/Llama-3.1-405B-Instruct", "revision": REVISION, "servingStack": "vllm-fork-1.22"},
                    "Qwen/Qwen2.5-7B-Instruct"],
         "storage": {"size": "1Ti", "accessMode": "ReadWriteMany"}, **ROUTES, "monitoring": MONITORING,
@@ -299,7 +300,7 @@ def test_models_on_two_stacks_name_their_own_runtimes(evaluations):
     isvc = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
     for case, expected in {
         "xeon-two-stacks-v013": {"intel-xeon-vllm-0-10", "intel-vllm-xeon"},
-        "gaudi-two-stacks-multinode-v020": {"intel-gaudi-vllm-fork-1-22-multinode", "intel-vllm-gaudi"},
+        "gaudi-two-stacks-multinode-v015": {"intel-gaudi-vllm-fork-1-22-multinode", "intel-vllm-gaudi"},
     }.items():
         evaluation = evaluations[case]
         used = {r.inputs["spec"]["predictor"]["model"]["runtime"] for r in evaluation.of_type(isvc)}

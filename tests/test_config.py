@@ -24,11 +24,14 @@ def plan(**values):
 
 def test_defaults_match_the_documented_contract():
     config = load(platform="xeon")
-    assert config.kserve.install is True
+    # `auto`: use what the cluster has, install what it lacks (docs/shared-clusters.md).
+    assert config.kserve.install == "auto"
     assert config.kserve.version == "v0.13.0"
     assert config.kserve.namespace == "kserve"
     assert config.kserve.deployment_mode == "RawDeployment"
-    assert config.kserve.cert_manager == "install"
+    assert config.kserve.cert_manager == "auto"
+    assert config.kserve.knative_source == "auto"
+    assert (config.adopt, config.ownership.check) == ([], "enforce")
     assert config.kserve.cert_manager_version is None
     assert config.kserve.ingress_domain == "example.com"
     assert config.runtimes.configure_intel is True
@@ -77,7 +80,9 @@ BAD_INPUTS = [
     ({"platform": "xeon", "kserve": {"version": "0.12.0"}}, ['kserve-intel:kserve.version = "0.12.0"', "supported: v0.13.0", "v0.20.0"]),
     ({"platform": "xeon", "kserve": {"version": "0.21.0"}}, ["kserve-intel:kserve.version", "unsupported KServe version"]),
     ({"platform": "xeon", "kserve": {"deploymentMode": "Raw"}}, ["kserve-intel:kserve.deploymentMode", "'RawDeployment'"]),
-    ({"platform": "xeon", "kserve": {"certManager": "yes"}}, ["kserve-intel:kserve.certManager", "'install' or 'existing'"]),
+    ({"platform": "xeon", "kserve": {"certManager": "yes"}}, ["kserve-intel:kserve.certManager", "'install', 'existing' or 'auto'"]),
+    ({"platform": "xeon", "adopt": ["namespace kserve"]}, ['kserve-intel:adopt[0] = "namespace kserve"', "Kind/name"]),
+    ({"platform": "xeon", "ownership": {"check": "never"}}, ["kserve-intel:ownership.check", "'enforce' or 'off'"]),
     ({"platform": "xeon", "kserve": {"install": False, "certManager": "existing"}}, ["kserve-intel:kserve.certManager", "no effect when kserve.install is false"]),
     ({"platform": "xeon", "namespace": "kserve"}, ['kserve-intel:namespace = "kserve"', "KServe control-plane namespace"]),
     ({"platform": "xeon", "kserve": {"namespace": "serving"}, "namespace": "serving"}, ["kserve-intel:namespace", "control-plane"]),

@@ -318,7 +318,7 @@ def test_pull_credentials_reach_every_pod_the_program_configures():
     standard = run_stack("gaudi3", hfToken=TOKEN, images=credentials, autoscaling=KEDA,
                          kserve={"version": "v0.20.0", "deploymentMode": "Standard"})
     multinode = run_stack("gaudi3", hfToken=TOKEN, images=credentials,
-                          kserve={"version": "v0.20.0", "deploymentMode": "Standard"},
+                          kserve={"version": "v0.15.2", "deploymentMode": "Standard"},
                           models=[{"id": "Qwen/Qwen2.5-32B-Instruct", "nodes": 2}], storage={"accessMode": "ReadWriteMany"})
     serverless = run_stack("gaudi3", hfToken=TOKEN, images=credentials,
                            kserve={"version": "v0.20.0", "deploymentMode": "Serverless"})

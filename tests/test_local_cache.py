@@ -18,6 +18,7 @@ from kserve_intel.plan import build_plan
 from offline.validation import validate_object
 from kserve_intel.catalog.kserve import SUPPORTED_TAGS, KServeRelease
 from offline.engine import is_secret
+from tests.test_uninstall import deleted_before
 from tests.conftest import TOKEN, PreviewResolver, raw_config, run_stack
 
 COMMIT = "a09a35458c702b33eeacc393d103063234e8bc28"
@@ -327,7 +328,8 @@ def test_program_v0_20_registers_caches_after_the_localmodel_controller():
     assert is_secret(token.inputs["stringData"])
     assert token.inputs["stringData"]["value"] == {"HF_TOKEN": TOKEN}
     assert localmodel.urn in jobs_ns.dependencies
-    assert jobs_ns.urn in token.dependencies
+    # The token waits for the namespace through its guard (deleted first on destroy: components/namespace_guard.py).
+    assert deleted_before(evaluation, token.urn, jobs_ns.urn)
     assert token.urn in csc.dependencies
     for obj in (group, cache):
         assert localmodel.urn in obj.dependencies

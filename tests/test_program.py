@@ -207,7 +207,9 @@ def test_storage_class_and_size_reach_the_claim():
     for claim in evaluation.of_type(PVC):
         spec = claim.inputs["spec"]
         assert spec == {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "300Gi"}}, "storageClassName": "fast-ssd"}
-        assert claim.inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+        # The claim is not awaited (it binds when a pod mounts it); every object carries the stack's owner stamp.
+        assert claim.inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true",
+                                                           "kserve-intel/owner": "kserve-intel/xeon"}
 
 
 def test_warnings_reach_the_pulumi_log(committed):

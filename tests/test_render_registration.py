@@ -19,7 +19,7 @@ from tests.conftest import STACKS, TOKEN, run_stack
 from tests.test_combinations import CASES
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
-FEATURE_CASES = ("xeon-lora-registry-canary-v020", "xeon-local-cache-v020", "gaudi-multinode-v020",
+FEATURE_CASES = ("xeon-lora-registry-canary-v020", "xeon-local-cache-v020", "gaudi-multinode-v015",
                  "gaudi3-serverless-istio", "xeon-backends-v013", "gaudi3-keda-v020")
 
 

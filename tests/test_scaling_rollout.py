@@ -378,13 +378,13 @@ MULTINODE = {"autoscaling": {"enabled": False}, "storage": {"accessMode": "ReadW
 
 
 def test_catalogue_puts_llama_405b_on_two_gaudi2_nodes_and_one_gaudi3_node():
-    gaudi = make_plan("gaudi", "v0.20.0", **MULTINODE).models[0]
+    gaudi = make_plan("gaudi", "v0.15.2", **MULTINODE).models[0]
     assert (gaudi.nodes, gaudi.tensor_parallel_size, gaudi.pipeline_parallel_size, gaudi.accelerators) == (2, 8, 2, 8)
     gaudi3 = make_plan("gaudi3", "v0.20.0", **MULTINODE).models[0]
     assert (gaudi3.nodes, gaudi3.tensor_parallel_size, gaudi3.accelerators) == (1, 8, 8)
 
 
-@pytest.mark.parametrize("version", ["v0.15.0", "v0.20.0"])
+@pytest.mark.parametrize("version", ["v0.15.0", "v0.15.2"])
 def test_multinode_isvc_has_a_worker_spec_and_reads_weights_from_the_claim(version):
     plan = make_plan("gaudi", version, **MULTINODE)
     isvc = valid(isvc_of(plan), version)
@@ -402,7 +402,9 @@ def test_multinode_isvc_has_a_worker_spec_and_reads_weights_from_the_claim(versi
     assert (worker["pipelineParallelSize"], worker["tensorParallelSize"]) == (2, 8)
     assert worker["containers"][0]["resources"]["limits"]["habana.ai/gaudi"] == "8"
     assert worker["runtimeClassName"] == "habana"
-    assert isvc["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == KServeRelease(version).autoscaler_class_off
+    # KServe's validator: `external` on v0.15.0, `none` from v0.15.1 (which added it).
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == \
+        {"v0.15.0": "external", "v0.15.2": "none"}[version]
     assert json.loads(isvc["metadata"]["annotations"]["serving.kserve.io/gpu-resource-types"]) == ["habana.ai/gaudi"]
     runtime = valid(multinode.cluster_serving_runtime(plan), version)
     head = runtime["spec"]["containers"][0]
@@ -415,7 +417,7 @@ def test_multinode_isvc_has_a_worker_spec_and_reads_weights_from_the_claim(versi
 
 
 def test_multinode_program_downloads_weights_before_the_model():
-    evaluation = run_stack("gaudi", hfToken=TOKEN, kserve={"version": "v0.20.0"}, **MULTINODE)
+    evaluation = run_stack("gaudi", hfToken=TOKEN, kserve={"version": "v0.15.2"}, **MULTINODE)
     (job,) = evaluation.of_type(JOB)
     (isvc,) = evaluation.of_type(ISVC)
     assert job.urn in isvc.dependencies
@@ -466,19 +468,24 @@ BAD = [
     ({"kserve": {"version": "v0.20.0"}, "models": [{"id": "Qwen/Qwen2.5-7B-Instruct", "canary": {"trafficPercent": 5, "extraArgs": ["--model", "x"]}}]},
      ["models[0].canary.extraArgs", "set by the program"]),
     ({"storage": {"accessMode": "ReadWriteMany"}, "models": ["meta-llama/Llama-3.1-405B-Instruct"]},
-     ["models[0].nodes = 2", "needs KServe v0.15 or later"]),
+     ["models[0].nodes = 2", "needs KServe v0.15 or later", "kserve.version v0.15.2"]),
     ({"kserve": {"version": "v0.14.1"}, "storage": {"accessMode": "ReadWriteMany"}, "models": ["meta-llama/Llama-3.1-405B-Instruct"]},
-     ["models[0].nodes = 2", "needs KServe v0.15 or later", "only `size`", "v0.14.1"]),
-    ({"kserve": {"version": "v0.20.0"}, "models": ["meta-llama/Llama-3.1-405B-Instruct"]},
+     ["models[0].nodes = 2", "v0.14 accepts the field but its controller creates no workers"]),
+    ({"kserve": {"version": "v0.20.0"}, "storage": {"accessMode": "ReadWriteMany"}, "models": ["meta-llama/Llama-3.1-405B-Instruct"]},
+     ["models[0].nodes = 2", "KServe v0.20.0 cannot run a multi-node model", "reconcileCanaryDeployments",
+      "<model>-predictor-worker", "Use kserve.version v0.15.2"]),
+    ({"kserve": {"version": "v0.19.0"}, "storage": {"accessMode": "ReadWriteMany"}, "models": ["meta-llama/Llama-3.1-405B-Instruct"]},
+     ["models[0].nodes = 2", "KServe v0.19.0 cannot run a multi-node model", "never turns Ready", "kserve#5703"]),
+    ({"kserve": {"version": "v0.15.2"}, "models": ["meta-llama/Llama-3.1-405B-Instruct"]},
      ["storage.accessMode = \"ReadWriteOnce\"", "spans 2 nodes", "ReadWriteMany"]),
-    ({"kserve": {"version": "v0.20.0", "deploymentMode": "Knative"}, "storage": {"accessMode": "ReadWriteMany"}, "models": ["meta-llama/Llama-3.1-405B-Instruct"]},
+    ({"kserve": {"version": "v0.15.2", "deploymentMode": "Knative"}, "storage": {"accessMode": "ReadWriteMany"}, "models": ["meta-llama/Llama-3.1-405B-Instruct"]},
      ["models[0].nodes", "RawDeployment/Standard mode only"]),
-    ({"kserve": {"version": "v0.20.0"}, "autoscaling": {"enabled": True}, "storage": {"accessMode": "ReadWriteMany"}, "models": ["meta-llama/Llama-3.1-405B-Instruct"]},
+    ({"kserve": {"version": "v0.15.2"}, "autoscaling": {"enabled": True}, "storage": {"accessMode": "ReadWriteMany"}, "models": ["meta-llama/Llama-3.1-405B-Instruct"]},
      ["models[0].nodes", "fixed single replica"]),
     ({"kserve": {"version": "v0.20.0"}, "storage": {"accessMode": "ReadWriteMany"},
       "models": [{"id": "meta-llama/Llama-3.1-405B-Instruct", "canary": {"trafficPercent": 5, "image": "a/b:1"}}]},
      ["models[0].canary", "multi-node model"]),
-    ({"kserve": {"version": "v0.20.0"}, "storage": {"accessMode": "ReadWriteMany"},
+    ({"kserve": {"version": "v0.15.2"}, "storage": {"accessMode": "ReadWriteMany"},
       "models": [{"id": "meta-llama/Llama-3.1-405B-Instruct", "pipelineParallelSize": 4}]},
      ["models[0].pipelineParallelSize = 4", "number of nodes"]),
 ]
@@ -492,6 +499,24 @@ def test_bad_combinations_are_refused_with_a_clear_message(values, fragments):
     message = str(caught.value)
     for fragment in fragments:
         assert fragment in message, message
+
+
+def test_every_release_with_worker_spec_is_classified_for_multinode():
+    """A new tag must be read before multi-node is allowed on it (catalog/kserve.py `multinode_broken`)."""
+    usable = [t for t in SUPPORTED_TAGS if KServeRelease(t).supports_worker_spec and not KServeRelease(t).multinode_broken]
+    assert usable == ["v0.15.0", "v0.15.1", "v0.15.2"]
+    assert "kserve#5703" in KServeRelease("v0.19.0").multinode_broken
+    assert "reconcileCanaryDeployments" in KServeRelease("v0.20.0").multinode_broken
+    assert not KServeRelease("v0.14.1").supports_worker_spec
+
+
+def test_the_worker_joins_the_head_service_kserve_names_in_head_svc():
+    """KServe's head Service is `<isvc>-head-<generation>`, passed to the worker as HEAD_SVC (there is no
+    `<isvc>-head` Service in any release), as in KServe's own multi-node runtime."""
+    plan = make_plan("gaudi", "v0.15.2", **MULTINODE)
+    script = multinode.cluster_serving_runtime(plan)["spec"]["workerSpec"]["containers"][0]["args"][0]
+    assert 'HEAD="${HEAD_SVC}.${POD_NAMESPACE}.svc.cluster.local:6379"' in script
+    assert "ISVC_NAME" not in script
 
 
 def test_multinode_on_xeon_is_refused():

@@ -541,7 +541,7 @@ def test_raw_policy_has_no_queue_proxy_rule():
 
 
 def test_multinode_ray_pods_may_talk_to_each_other_only():
-    plan = make_plan("gaudi", "v0.20.0", models=["meta-llama/Llama-3.1-405B-Instruct"],
+    plan = make_plan("gaudi", "v0.15.2", models=["meta-llama/Llama-3.1-405B-Instruct"],
                      storage={"accessMode": "ReadWriteMany"})
     assert plan.models[0].multinode
     spec = model_network_policy(plan)["spec"]

@@ -96,15 +96,38 @@ def test_nothing_waits_on_a_finalizer_during_destroy(monitored, stack):
     assert deleted_before(evaluation, cert_manager.urn, _namespace(evaluation, "cert-manager").urn)
 
 
+GUARD = "pulumi-python:dynamic:Resource"
+
+
+def _guard(evaluation, name):
+    return next(r for r in evaluation.of_type(GUARD) if r.inputs["namespace"] == name)
+
+
+def _guarded_namespaces(evaluation) -> set[str]:
+    """Every Namespace is retained by Pulumi and deleted, on destroy, by its NamespaceGuard when nothing is left in it
+    (components/namespace_guard.py): the guard depends on it, so it goes after everything in the namespace."""
+    urns = set()
+    for ns in evaluation.of_type(NAMESPACE):
+        name = ns.inputs["metadata"]["name"]
+        guard = _guard(evaluation, name)
+        assert ns.retain_on_delete and ns.urn in guard.dependencies, name
+        assert guard.inputs["owner"] == ns.inputs["metadata"]["annotations"]["kserve-intel/owner"]
+        urns.add(ns.urn)
+    return urns
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_model_caches_and_their_namespace_survive_destroy_by_default(committed, stack):
     evaluation = committed[stack]
     claims = evaluation.of_type(PVC)
     assert len(claims) == 2 and all(c.retain_on_delete for c in claims)
-    # Deleting the namespace would delete the claims in it: it is kept too.
-    assert _namespace(evaluation, "intel-inference").retain_on_delete
+    # Deleting the namespace would delete the claims in it: its guard keeps it while they are there.
+    models_ns = _namespace(evaluation, "intel-inference")
+    for claim in claims:
+        assert deleted_before(evaluation, claim.urn, _guard(evaluation, "intel-inference").urn)
     retained = {r.urn for r in evaluation.registrations if r.retain_on_delete}
-    assert retained == {c.urn for c in claims} | {_namespace(evaluation, "intel-inference").urn}
+    assert retained == {c.urn for c in claims} | _guarded_namespaces(evaluation)
+    assert models_ns.urn in retained
     # Everything else really goes.
     for kind in (ISVC, CSR, RELEASE, SECRET):
         assert not any(r.retain_on_delete for r in evaluation.of_type(kind)), kind
@@ -112,14 +135,14 @@ def test_model_caches_and_their_namespace_survive_destroy_by_default(committed, 
 
 def test_caches_are_deleted_when_the_user_asks():
     evaluation = run_stack("gaudi", hfToken=TOKEN, storage={"retainOnDestroy": False})
-    assert not any(r.retain_on_delete for r in evaluation.registrations)
+    assert {r.urn for r in evaluation.registrations if r.retain_on_delete} == _guarded_namespaces(evaluation)
     assert len(evaluation.of_type(PVC)) == 2
 
 
 def test_without_claims_the_namespace_is_not_kept():
     evaluation = run_stack("xeon", storage={"enabled": False})
     assert evaluation.of_type(PVC) == []
-    assert not any(r.retain_on_delete for r in evaluation.registrations)
+    assert {r.urn for r in evaluation.registrations if r.retain_on_delete} == _guarded_namespaces(evaluation)
 
 
 MODEL_A = {"id": "Qwen/Qwen2.5-7B-Instruct"}

@@ -48,8 +48,8 @@ def chart_releases(plan: StackPlan) -> list[tuple[str, str, str, Any]]:
     kserve = plan.config.kserve
     release = plan.release
     found: list[tuple[str, str, str, Any]] = []
-    if kserve.install:
-        if kserve.cert_manager == "install":
+    if plan.install_kserve:
+        if plan.install_cert_manager:
             version = kserve.cert_manager_version or release.cert_manager_version
             found.append(("cert-manager", version, "kserve.certManagerVersion", version))
         found.append((release.controller_chart, release.tag, "kserve.version", release.tag))

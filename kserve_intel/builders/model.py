@@ -75,13 +75,15 @@ def cache_claim(plan: StackPlan, model: ModelPlan) -> dict[str, Any]:
     }
 
 
-def not_ready_message(model: ModelPlan, operation: str, errors: list[str]) -> str | None:
+def not_ready_message(model: ModelPlan, operation: str, errors: list[str],
+                      external_runtime: str | None = None) -> str | None:
     """What `pulumi up` adds when a model's InferenceService failed: which model, why, what to run next.
 
     `errors` are the provider's messages, newest first (pulumi-kubernetes 4.25.0: "... was successfully created,
     but the Kubernetes API server reported that it failed to fully initialize or become live: timed out waiting
     for the condition", "... was not successfully created by the Kubernetes API server: <API error>"). None for
-    an operation the user cancelled (Ctrl-C): the CLI says so already.
+    an operation the user cancelled (Ctrl-C): the CLI says so already. `external_runtime`: the runtime the model
+    runs when another stack provides it (runtimes.configureIntel false), named first when the model times out.
     """
     ns, name = model.namespace, model.name
     selector = f"serving.kserve.io/inferenceservice={name}"
@@ -114,11 +116,18 @@ def not_ready_message(model: ModelPlan, operation: str, errors: list[str]) -> st
         return (
             f"model {name} ({model.id}): its InferenceService {ns}/{name} failed ({last[:300]}). "
             f"Fix what the error names and re-run `pulumi up`.")
+    runtime = ""
+    if external_runtime:
+        runtime = (f"Its runtime, ClusterServingRuntime {external_runtime}, comes from another stack "
+                   f"(runtimes.configureIntel is false): if `kubectl get clusterservingruntime {external_runtime}` "
+                   f"finds none, it is missing (that stack was destroyed or serves another platform/serving stack) "
+                   f"and KServe cannot run the model; create it there or set runtimes.configureIntel true here. ")
     return (
         f"model {name} ({model.id}) did not become Ready within {model.ready_timeout_minutes} min "
         f"(readyTimeoutMinutes; {last[:300]}). Look at `kubectl -n {ns} describe inferenceservice {name}` and "
         f"`kubectl -n {ns} get pods -l {selector}` (Pending: see the pod's events for scheduling; not Ready: "
-        f"`kubectl -n {ns} logs -l {selector}`). The other models are not affected; fix it and re-run `pulumi up`.")
+        f"`kubectl -n {ns} logs -l {selector}`). {runtime}The other models are not affected; fix it and re-run "
+        f"`pulumi up`.")
 
 
 def inference_service(plan: StackPlan, model: ModelPlan, with_token: bool) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Models larger than one node: a Ray-based multi-node runtime, the weights
-prefetch Job, and the InferenceService's `workerSpec` (KServe v0.15+).
+prefetch Job, and the InferenceService's `workerSpec` (KServe v0.15.x: rules/multinode.py says why not the
+others).
 
 KServe's multi-node predictor is a head Deployment `<model>-predictor` and a
 worker Deployment `<model>-predictor-worker` (`nodes - 1` pods). The head starts
@@ -38,9 +39,11 @@ done
 exec {command} {args} "$@"
 """
 
+# KServe names the head's headless Service `<isvc>-head-<generation>` and gives it to the worker as HEAD_SVC
+# (v0.15+, as KServe's own multi-node runtime reads it); POD_NAMESPACE comes from the downward API (_env).
 _WORKER_SCRIPT = """\
 set -eu
-HEAD="${{ISVC_NAME}}-head.${{POD_NAMESPACE}}.svc.cluster.local:{port}"
+HEAD="${{HEAD_SVC}}.${{POD_NAMESPACE}}.svc.cluster.local:{port}"
 until ray health-check --address "$HEAD" >/dev/null 2>&1; do echo "waiting for the Ray head $HEAD"; sleep 5; done
 exec ray start --address="$HEAD" --block
 """
@@ -230,6 +233,8 @@ def apply_multinode(plan: StackPlan, model: ModelPlan, isvc: dict[str, Any]) -> 
         worker["runtimeClassName"] = predictor["runtimeClassName"]
     predictor["workerSpec"] = worker
     annotations = isvc["metadata"]["annotations"]
+    # A multi-node model runs one fixed replica (rules/multinode.py), in the class the validator accepts.
+    annotations["serving.kserve.io/autoscalerClass"] = plan.release.multinode_autoscaler_class
     if plan.profile.accelerator:
         # KServe's multi-node check refuses accelerator resources it does not know.
         annotations["serving.kserve.io/gpu-resource-types"] = json.dumps([plan.profile.accelerator])

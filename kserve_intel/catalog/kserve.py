@@ -78,6 +78,13 @@ class KServeRelease:
         return "external" if self.minor < 16 else "none"
 
     @property
+    def multinode_autoscaler_class(self) -> str:
+        """The only autoscaler class KServe's validator accepts on a multi-node InferenceService: `external` up to
+        v0.15.0, `none` from v0.15.1, which added that class ("Multinode only supports 'none' autoscaler",
+        pkg/apis/serving/v1beta1/inference_service_validation.go); found by the e2e test on v0.15.2."""
+        return "external" if self.minor < 15 or self.tag == "v0.15.0" else "none"
+
+    @property
     def kserve_gateway_api(self) -> bool:
         """The controller chart can create HTTPRoutes itself
         (`kserve.controller.gateway.ingressGateway.enableGatewayApi`, from v0.15)."""
@@ -155,13 +162,38 @@ class KServeRelease:
 
     @property
     def supports_worker_spec(self) -> bool:
-        """`predictor.workerSpec` with `pipelineParallelSize`/`tensorParallelSize`, served by the controller (v0.15+).
-
-        v0.14 declares a `workerSpec` with only `size` that no controller reads (v0.14.1
-        pkg/apis/serving/v1beta1/predictor.go:72-78; nothing under pkg/controller uses it); v0.15.0 sets the
-        sizes and the PIPELINE_PARALLEL_SIZE / TENSOR_PARALLEL_SIZE env (components/predictor.go:486-502).
-        """
+        """KServe creates the head and worker Deployments of `predictor.workerSpec` (v0.15+). v0.14 has the API
+        field only: its controller never reads it (no `workerSpec` under pkg/controller), so no worker starts."""
         return self.minor >= 15
+
+    @property
+    def multinode_broken(self) -> str | None:
+        """Why a multi-node model cannot run on this release although it has `workerSpec`, if it cannot. Every
+        supported tag was read (a new tag must be read too; tests/test_scaling_rollout.py lists the usable ones):
+
+        * v0.16.0-v0.19.0: kserve#4667 makes a raw predictor Ready only when the Deployments' Progressing reason is
+          `NewReplicaSetAvailable`; for head + worker, `getDeploymentCondition`
+          (pkg/apis/serving/v1beta1/inference_service_status.go) joins the reasons of the conditions it skipped
+          ("predictor-container: MinimumReplicasAvailable, worker-container: ..."), never that value, so
+          PredictorReady stays Unknown and the InferenceService never Ready (fixed by kserve#5703 in v0.20.0).
+        * v0.20.0: the canary clean-up of Standard mode (`reconcileCanaryDeployments`,
+          pkg/controller/v1beta1/inferenceservice/components/predictor.go, kserve#5672, first in v0.20.0) runs on
+          every reconcile and deletes, as orphaned, every Deployment and Service labelled with the
+          InferenceService and `component: predictor` not named `<isvc>-predictor` or a canary's: the worker
+          Deployment `<isvc>-predictor-worker` and the head/workers Services. Each deletion requeues: a loop.
+        """
+        if 16 <= self.minor <= 19:
+            return ("its predictor never turns Ready with a worker: the Ready condition waits for the Deployments' "
+                    "Progressing reason NewReplicaSetAvailable, and for head plus worker KServe compares a joined "
+                    "reason that never equals it (getDeploymentCondition in pkg/apis/serving/v1beta1/"
+                    "inference_service_status.go; kserve#5703, fixed in v0.20.0), so `up` would wait until "
+                    "readyTimeoutMinutes and fail")
+        if self.minor == 20:
+            return ("its canary clean-up (reconcileCanaryDeployments in pkg/controller/v1beta1/inferenceservice/"
+                    "components/predictor.go, kserve#5672, first in v0.20.0) deletes the worker Deployment "
+                    "<model>-predictor-worker and the head/workers Services as 'orphaned' on every reconcile, so "
+                    "the workers never stay up and Ready only flickers")
+        return None
 
     @property
     def supports_local_model_cache(self) -> bool:

@@ -27,8 +27,11 @@ DEFAULT_PROMETHEUS_ADDRESS = "http://prometheus-operated.monitoring.svc:9090"
 class KedaConfig(Strict):
     """KEDA: where it comes from and where it reads vLLM's metrics."""
 
-    install: bool = True
-    """Engine `keda`: install KEDA (chart `kedacore/keda` in namespace `keda`); `false` uses the cluster's KEDA."""
+    install: bool | Literal["auto"] = "auto"
+    """Engine `keda`: install KEDA (chart `kedacore/keda` in namespace `keda`), `false` uses the cluster's KEDA, `auto`
+    uses the cluster's when it has one (CRD `scaledobjects.keda.sh` and the `keda-operator` Deployment), else installs
+    it.
+    """
     version: str | None = None
     """KEDA chart version, as KServe's scripts pair it. Only with `install: true`. Default: 2.14.0 (KServe <= 0.15),
     2.18.0.

@@ -16,9 +16,12 @@ DeploymentMode = Literal["RawDeployment", "Standard", "Serverless", "Knative"]
 class KServeConfig(Strict):
     """How KServe itself is installed (or found)."""
 
-    install: bool = True
-    """Install cert-manager, the KServe CRDs and controller. `false` uses a KServe already in the cluster (then
-    `certManager` and `certManagerVersion` must not be set).
+    install: bool | Literal["auto"] = "auto"
+    """Install the KServe CRDs and controller (`true`), use a KServe already in the cluster (`false`; then
+    `certManager` and `certManagerVersion` must not be set), or `auto`: use the cluster's KServe when `preview`/`up`
+    find one (its CRD, controller or `inferenceservice-config`; at another version than `version` it is refused),
+    install it otherwise (or when this stack installed it). The choice is printed; see
+    [shared clusters](shared-clusters.md).
     """
     version: str = "v0.13.0"
     """KServe release: v0.13.0, v0.13.1, v0.14.0, v0.14.1, v0.15.0-v0.15.2, v0.16.0, v0.17.0, v0.17.1, v0.18.0,
@@ -30,17 +33,22 @@ class KServeConfig(Strict):
     """`RawDeployment` (alias `Standard`, KServe's name from v0.16): plain Deployments, no Knative. `Serverless` (alias
     `Knative`): Knative Serving revisions, scale to zero, canary by revision (see [Serverless mode](serverless.md)).
     """
-    cert_manager: Literal["install", "existing"] = "install"
-    """`install` cert-manager from its Helm chart, or `existing` to use the one in the cluster."""
+    cert_manager: Literal["install", "existing", "auto"] = "auto"
+    """When this stack installs KServe: `install` cert-manager from its Helm chart, `existing` to use the one in the
+    cluster, or `auto`: `existing` when the cluster has cert-manager (CRDs serving `cert-manager.io/v1`, controller
+    and webhook available), `install` when it has none (or this stack installed it); a partial cert-manager is
+    refused with what is missing.
+    """
     cert_manager_version: str | None = None
     """cert-manager chart version; defaults to what KServe's install scripts pair with the KServe version (v1.15.1 for
     0.13-0.14, v1.16.1 for 0.15, v1.17.0 from 0.16). Default: per KServe version.
     """
     ingress_domain: DnsSubdomain = "example.com"
     """Domain KServe uses for external URLs (`http://<model>-<namespace>.<domain>`)."""
-    knative: Literal["install", "existing"] | None = None
+    knative: Literal["install", "existing", "auto"] | None = None
     """Serverless only: `install` Knative Serving (Knative Operator Helm chart + a `KnativeServing`) at the version
-    matched to KServe, or `existing` to use the cluster's. Default: `install`.
+    matched to KServe, `existing` to use the cluster's, or `auto`: `existing` when the cluster serves
+    `serving.knative.dev` with its controller, `install` otherwise. Default: `auto`.
     """
     networking: Literal["kourier", "istio"] | None = None
     """Serverless only, with `knative: install`: Knative's networking layer, `kourier` (installed by the operator) or
@@ -74,7 +82,7 @@ class KServeConfig(Strict):
 
     @property
     def knative_source(self) -> str:
-        return self.knative or "install"
+        return self.knative or "auto"
 
     @property
     def networking_layer(self) -> str:

@@ -16,6 +16,7 @@ from .kserve import KServeConfig
 from .local_model_cache import LocalModelCacheConfig
 from .model import DEFAULT_DELETE_TIMEOUT_MINUTES, MAX_DELETE_TIMEOUT_MINUTES, MAX_READY_TIMEOUT_MINUTES, ModelConfig
 from .monitoring import MonitoringConfig
+from .ownership import AdoptEntry, OwnershipConfig
 from .registry import SECRET_FIELDS as REGISTRY_SECRET_FIELDS, RegistryConfig
 from .runtimes import RuntimesConfig
 from .storage import StorageConfig
@@ -111,6 +112,14 @@ class StackConfig(Strict):
     weights Job, Knative progress deadline). See [one clock](troubleshooting.md#one-clock-for-every-wait-of-a-model).
     Default: platform startup window + 30 (Xeon 90, Gaudi 120).
     """
+    adopt: list[AdoptEntry] = Field(default_factory=list, max_length=100)
+    """Objects this stack creates that already exist on the cluster and that it may take over anyway, as `Kind/name`
+    or `Kind/namespace/name` (`Namespace/monitoring`, `ClusterServingRuntime/intel-vllm-gaudi`). Each must be an
+    object of this stack (not a Helm release: use `kserve.install`/`certManager` `existing`). An adopted object is
+    stamped and updated like the others, and never deleted: `destroy` leaves it on the cluster.
+    """
+    ownership: OwnershipConfig = Field(default_factory=OwnershipConfig)
+    """The ownership look before any resource (`check: enforce` or `off`)."""
     delete_timeout_minutes: int = Field(default=DEFAULT_DELETE_TIMEOUT_MINUTES, ge=1, le=MAX_DELETE_TIMEOUT_MINUTES)
     """How long `destroy` (or removing a model) waits for an InferenceService to go (1-120): its finalizer needs the
     KServe controller. Then it fails and names what is stuck instead of hanging.

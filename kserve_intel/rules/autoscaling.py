@@ -144,7 +144,7 @@ def _engine_checks(config: StackConfig, scaling: AutoscalingConfig) -> Iterable[
     mode = release.serverless_mode if serverless else release.raw_mode
     if serverless and engine != "knative":
         yield ConfigIssue(
-            "autoscaling.engine", f"Serverless mode scales with Knative's autoscaler; allowed: knative "
+            "autoscaling.engine", "Serverless mode scales with Knative's autoscaler; allowed: knative "
             "(KEDA and the HPA engine need kserve.deploymentMode RawDeployment)", engine,
         )
         return

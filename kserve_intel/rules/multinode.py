@@ -1,5 +1,7 @@
-"""Models that span several nodes: KServe's `workerSpec` (v0.15+) runs a Ray head pod and `nodes - 1` worker
-pods; vLLM uses tensor parallelism inside each node and pipeline parallelism across nodes.
+"""Models that span several nodes: KServe's `workerSpec` runs a Ray head pod and `nodes - 1` worker pods; vLLM
+uses tensor parallelism inside each node and pipeline parallelism across nodes. Works on KServe v0.15.x only:
+v0.13/v0.14 create no workers, v0.16-v0.19 never report them Ready, v0.20.0 deletes them (catalog/kserve.py
+`multinode_broken`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from ..config.model import ModelConfig
 from ..config.stack import StackConfig
 from ..errors import ConfigIssue
 from .autoscaling import Scaling
+
+# The release multi-node serving holds on (what the messages and docs/multinode.md suggest): v0.15.x only.
+MULTINODE_RELEASE = "v0.15.2"
 
 
 def multinode_issues(
@@ -23,9 +28,15 @@ def multinode_issues(
     key = f"{path}.nodes"
     if not release.supports_worker_spec:
         issues.append(ConfigIssue(
-            key, f"multi-node serving needs KServe v0.15 or later (predictor.workerSpec with pipelineParallelSize; "
-            f"v0.14's workerSpec has only `size` and no controller behind it); kserve.version is {release.tag}. "
-            "Use kserve.version v0.15.0 or later, or a platform whose node holds the model", nodes,
+            key, f"multi-node serving needs KServe v0.15 or later (v0.13 has no predictor.workerSpec; v0.14 accepts "
+            f"the field but its controller creates no workers); kserve.version is {release.tag}. Use "
+            f"kserve.version {MULTINODE_RELEASE} (v0.15.x), or a platform whose node holds the model", nodes,
+        ))
+    elif release.multinode_broken:
+        issues.append(ConfigIssue(
+            key, f"KServe {release.tag} cannot run a multi-node model: {release.multinode_broken}. Use "
+            f"kserve.version {MULTINODE_RELEASE} (v0.15.x), or serve the model on one node (gaudi3)",
+            nodes,
         ))
     if profile.accelerator is None:
         issues.append(ConfigIssue(

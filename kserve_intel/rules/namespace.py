@@ -12,8 +12,8 @@ def namespace_checks(config: StackConfig) -> Iterable[ConfigIssue]:
     kserve = config.kserve
     if config.namespace == kserve.namespace:
         yield ConfigIssue(
-            "namespace", f"models must not live in the KServe control-plane namespace "
-            f"(kserve.namespace); choose another namespace, e.g. intel-inference", config.namespace,
+            "namespace", "models must not live in the KServe control-plane namespace "
+            "(kserve.namespace); choose another namespace, e.g. intel-inference", config.namespace,
         )
     elif config.namespace in RESERVED_NAMESPACES:
         yield ConfigIssue(
