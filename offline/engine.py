@@ -179,6 +179,7 @@ def evaluate(
     program: Path = MAIN,
     online: bool = False,
     image_resolver: Any = None,
+    organization: str | None = None,
 ) -> Evaluation:
     """Run `program` (default: this project's `__main__.py`) once; raise whatever it raises.
 
@@ -190,7 +191,8 @@ def evaluate(
     Offline (the default), the program is told so (KSERVE_INTEL_OFFLINE=1) and reads no model shape from the
     hub; `online=True` lets it (tests against a local fake hub). Images are never resolved under the mocks (no
     registry is asked) unless `image_resolver` is given (an object with `resolve(ref) -> online.images.Resolved`):
-    then the program pins them as a preview would.
+    then the program pins them as a preview would. `organization` is what `pulumi.get_organization()` returns (the
+    owner stamp's first part, `naming.owner_id`); the render has none, a real backend always has one.
     """
     import pulumi
     from pulumi.runtime import mocks
@@ -264,7 +266,8 @@ def evaluate(
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
-            pulumi.runtime.set_mocks(recorder.mocks, project=PROJECT, stack=stack, preview=preview, monitor=recorder, logger=logger)
+            pulumi.runtime.set_mocks(recorder.mocks, project=PROJECT, stack=stack, preview=preview, monitor=recorder, logger=logger,
+                                     organization=organization)
             pulumi.runtime.set_all_config(offline_config(config), list(secret_keys))
             pulumi.runtime.test(run_program)()
         finally:

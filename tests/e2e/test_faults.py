@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from engine.localcluster import ISVC_LABEL, LocalCluster, build_engine, wait_for
-from tests.e2e.pulumi_cli import PulumiCLI, steps_by_op
+from tests.e2e.pulumi_cli import ORGANIZATION, PulumiCLI, steps_by_op
 from offline.engine import evaluate
 from tests.e2e.test_stacks import api_path, subset_mismatches
 
@@ -101,7 +101,7 @@ def state_names(cli: PulumiCLI, stack: str, kind: str) -> list[str]:
 def rendered(config: dict[str, Any], stack: str) -> list[dict[str, Any]]:
     """What `make render` writes for this config (no token): the same program under the mocks."""
     return evaluate({f"kserve-intel:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
-                    [], stack=stack).objects()
+                    [], stack=stack, organization=ORGANIZATION).objects()
 
 
 def assert_converged(cluster: LocalCluster, cli: PulumiCLI, stack: str, config: dict[str, Any]) -> None:

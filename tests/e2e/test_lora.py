@@ -22,7 +22,7 @@ import yaml
 
 from engine.localcluster import LocalCluster, build_engine
 from tests import mlflow_server
-from tests.e2e.pulumi_cli import PulumiCLI, steps_by_op
+from tests.e2e.pulumi_cli import ORGANIZATION, PulumiCLI, steps_by_op
 from tests.e2e.test_stacks import TOKEN, isvc_conditions, subset_mismatches
 
 BASE = "Qwen/Qwen3-1.7B"
@@ -82,7 +82,7 @@ def rendered_isvcs(config: dict, stack: str, secrets: dict) -> list[dict]:
                           "secretAccessKey": secrets["registry.s3.secretAccessKey"]}
         raw["kserve-intel:registry"] = json.dumps(registry)
         secret_keys.append("kserve-intel:registry")
-    return [o for o in evaluate(raw, secret_keys, stack=stack).objects() if o.get("kind") == "InferenceService"]
+    return [o for o in evaluate(raw, secret_keys, stack=stack, organization=ORGANIZATION).objects() if o.get("kind") == "InferenceService"]
 
 
 def predictor_pod(cluster: LocalCluster, namespace: str, name: str) -> dict:

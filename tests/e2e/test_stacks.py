@@ -19,7 +19,7 @@ import yaml
 
 from engine.localcluster import LocalCluster, build_engine
 from offline.engine import evaluate
-from tests.e2e.pulumi_cli import ROOT, PulumiCLI, steps_by_op, with_images
+from tests.e2e.pulumi_cli import ORGANIZATION, ROOT, PulumiCLI, steps_by_op, with_images
 
 TOKEN = "hf_e2e_token_value_never_in_plaintext"
 ISVC_TYPE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
@@ -53,7 +53,7 @@ def rendered_objects(config: dict[str, Any], stack: str) -> list[dict[str, Any]]
     harness gives every stack on the local cluster: PulumiCLI.init)."""
     raw = {f"kserve-intel:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in with_images(config).items()}
     raw["kserve-intel:hfToken"] = TOKEN
-    return evaluate(raw, ["kserve-intel:hfToken"], stack=stack).objects()
+    return evaluate(raw, ["kserve-intel:hfToken"], stack=stack, organization=ORGANIZATION).objects()
 
 
 def subset_mismatches(want: Any, got: Any, path: str = "") -> list[str]:
