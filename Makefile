@@ -92,8 +92,11 @@ engine:
 cluster: venv
 	$(PY) -m engine.localcluster --kserve $(KSERVE)
 
+# Two workers by default (the machine kind has two cores; each file starts its own cluster with its own ports,
+# Pulumi home and backend, so files run side by side; a file's tests stay together and in order).
+E2E_WORKERS ?= 2
 e2e: envs
-	MLFLOW=$(CURDIR)/$(MLFLOW_VENV)/bin/mlflow $(PY) -m pytest -q -p no:cacheprovider tests/e2e
+	MLFLOW=$(CURDIR)/$(MLFLOW_VENV)/bin/mlflow $(PY) -m pytest -q -p no:cacheprovider -n $(E2E_WORKERS) --dist loadfile tests/e2e
 
 bench: venv
 	$(PY) -m offline.bench --out docs/benchmarks.md
